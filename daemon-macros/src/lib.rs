@@ -1,0 +1,1 @@
+//! The `#[daemonize]` attribute; see the `daemon-runtime` crate.

@@ -1,0 +1,105 @@
+//! Support for the code `#[daemonize]` generates.
+//!
+//! Not public API: anything here may change in any release. The generated code is one
+//! call into this module with the attribute's values; the clap, config and start-up
+//! logic all live in the runtime.
+
+use std::fmt::Debug;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::DaemonArgs;
+use crate::daemon::{Builder, Daemon, report_failure, startup_pending};
+use crate::error::exit;
+
+/// A builder whose code-level values are reported as coming from `#[daemonize]`.
+pub fn builder() -> Builder<()> {
+    Daemon::builder().set_by_attribute()
+}
+
+/// What a `#[daemonize]` function may return: whether it failed, and why, so that a
+/// launcher still waiting for readiness can print it.
+#[diagnostic::on_unimplemented(
+    message = "a `#[daemonize]` function must return `()`, `Result<_, E>` or `ExitCode`, not `{Self}`",
+    label = "this return type"
+)]
+pub trait Outcome {
+    /// The failure to report, if this outcome is one.
+    fn failure(&self) -> Option<String>;
+}
+
+impl Outcome for () {
+    fn failure(&self) -> Option<String> {
+        None
+    }
+}
+
+impl Outcome for ExitCode {
+    fn failure(&self) -> Option<String> {
+        (*self != ExitCode::SUCCESS).then(|| "the program exited with a failure status".to_owned())
+    }
+}
+
+impl<T, E: Debug> Outcome for Result<T, E> {
+    fn failure(&self) -> Option<String> {
+        // Debug, as Rust prints the error returned from `main`.
+        self.as_ref().err().map(|e| format!("{e:?}"))
+    }
+}
+
+/// `fn main()`: the runtime's own command line.
+pub fn main_bare<T, R: Outcome>(
+    builder: Builder<T>,
+    name: &'static str,
+    version: &'static str,
+    about: Option<&'static str>,
+    body: impl FnOnce(T) -> R,
+) -> R {
+    let args = DaemonArgs::parse_bare(name, version, about);
+    run(builder.default_name(name), args, body)
+}
+
+/// `fn main(cli: Cli)`: the program's parser plus the daemon flags.
+pub fn main_with_parser<C: Parser, T, R: Outcome>(
+    builder: Builder<T>,
+    name: &'static str,
+    body: impl FnOnce(C, T) -> R,
+) -> R {
+    let (cli, args) = DaemonArgs::parse_with::<C>();
+    run(builder.default_name(name), args, |value| body(cli, value))
+}
+
+/// A subcommand handler whose arguments carry `DaemonArgs`.
+pub fn handler<T, R: Outcome>(
+    builder: Builder<T>,
+    name: &'static str,
+    args: &DaemonArgs,
+    body: impl FnOnce(T) -> R,
+) -> R {
+    run(builder.default_name(name), args.clone(), body)
+}
+
+/// Checks at compile time that a handler's arguments carry the daemon flags.
+pub fn daemon_args(args: &DaemonArgs) -> &DaemonArgs {
+    args
+}
+
+fn run<T, R: Outcome>(builder: Builder<T>, args: DaemonArgs, body: impl FnOnce(T) -> R) -> R {
+    let mut daemon = builder.args(args).launch();
+    let value = daemon
+        .take_privileged()
+        .expect("the privileged action's value is taken once");
+    let outcome = body(value);
+    let pending = startup_pending().then(|| {
+        outcome.failure().unwrap_or_else(|| {
+            "the program returned before it reported ready (daemon_runtime::ready)".to_owned()
+        })
+    });
+    // The PID file goes before the launcher hears of a failure: nothing is left behind.
+    drop(daemon);
+    if let Some(message) = pending {
+        report_failure(exit::UNAVAILABLE, &message);
+    }
+    outcome
+}

@@ -1,0 +1,504 @@
+//! The config file: its `[daemon]` section, and the rest of the document for the program.
+//!
+//! ```toml
+//! [daemon]
+//! user = "nobody"
+//! pid_file = "/run/hello.pid"
+//! umask = 0o027          # also 23, "027" or "0o027"
+//! stop_timeout = 5       # seconds
+//!
+//! [hello]                # the program's own section
+//! greeting = "hi"
+//! ```
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+use crate::error::Error;
+use crate::settings::Options;
+
+/// The keys the `[daemon]` section accepts.
+pub const DAEMON_KEYS: &[&str] = &[
+    "name",
+    "user",
+    "group",
+    "dir",
+    "pid_file",
+    "umask",
+    "stdout",
+    "stderr",
+    "chroot",
+    "stop_timeout",
+    "start_timeout",
+];
+
+/// A parsed config file.
+///
+/// The runtime reads its `[daemon]` section; the program gets the same parsed document
+/// through [`crate::config()`] or [`Daemon::config`](crate::Daemon::config), so it never
+/// reads the file twice.
+#[derive(Clone)]
+pub struct Config {
+    path: Option<PathBuf>,
+    text: String,
+    table: toml::Table,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("path", &self.path)
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Reads and parses `path`.
+    ///
+    /// With `required` false a missing file is not an error and gives `Ok(None)`: that
+    /// is how a default path given in code behaves. A file given with `--config` is
+    /// required.
+    pub fn load(path: &Path, required: bool) -> Result<Option<Config>, Error> {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                log::debug!("no config file at {}; using defaults", path.display());
+                return Ok(None);
+            }
+            Err(source) => {
+                return Err(Error::ConfigRead {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            // The valid prefix is UTF-8 by definition; the position is that of the first bad byte.
+            let (line, column) = line_column(std::str::from_utf8(valid).unwrap_or(""), valid.len());
+            Error::ConfigParse {
+                path: Some(path.to_owned()),
+                line: Some(line),
+                column: Some(column),
+                message: "the file is not valid UTF-8".to_owned(),
+            }
+        })?;
+        Config::parse_text(Some(path.to_owned()), text).map(Some)
+    }
+
+    /// Parses TOML text that did not come from a file (for tests and embedded defaults).
+    pub fn from_toml(text: &str) -> Result<Config, Error> {
+        Config::parse_text(None, text.to_owned())
+    }
+
+    fn parse_text(path: Option<PathBuf>, text: String) -> Result<Config, Error> {
+        let mut config = Config {
+            path,
+            text,
+            table: toml::Table::new(),
+        };
+        config.table = toml::from_str(&config.text).map_err(|e| config.error(e))?;
+        Ok(config)
+    }
+
+    /// The file this was read from, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The whole document.
+    pub fn table(&self) -> &toml::Table {
+        &self.table
+    }
+
+    /// Deserializes the top-level table `[name]` into the program's own type.
+    ///
+    /// Returns `Ok(None)` when the document has no such table. Errors name the file,
+    /// line and column, like the runtime's own errors for `[daemon]`.
+    pub fn section<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, Error> {
+        let deserializer = toml::Deserializer::parse(&self.text).map_err(|e| self.error(e))?;
+        SectionSeed {
+            name,
+            section: PhantomData,
+        }
+        .deserialize(deserializer)
+        .map_err(|e| self.error(e))
+    }
+
+    /// The `[daemon]` section as a settings layer, with the line of each key.
+    pub(crate) fn daemon_options(&self) -> Result<(Options, KeyLines), Error> {
+        let section = self
+            .section::<DaemonSection>("daemon")
+            .map_err(|e| match e {
+                // serde says "field"; the file calls them keys, in a section.
+                Error::ConfigParse {
+                    path,
+                    line,
+                    column,
+                    message,
+                } => Error::ConfigParse {
+                    path,
+                    line,
+                    column,
+                    message: message
+                        .replacen("unknown field", "unknown key", 1)
+                        .replacen(", expected one of", " in [daemon]; expected one of", 1),
+                },
+                other => other,
+            })?;
+        Ok(section.unwrap_or_default().into_options(&self.text))
+    }
+
+    fn error(&self, e: toml::de::Error) -> Error {
+        let (line, column) = match e.span() {
+            Some(span) => {
+                let (l, c) = line_column(&self.text, span.start);
+                (Some(l), Some(c))
+            }
+            None => (None, None),
+        };
+        Error::ConfigParse {
+            path: self.path.clone(),
+            line,
+            column,
+            message: e.message().trim_end().to_owned(),
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// Deserializes one top-level table of a document and skips the rest, keeping the
+/// deserializer's spans so errors point into the file.
+struct SectionSeed<'n, T> {
+    name: &'n str,
+    section: PhantomData<T>,
+}
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for SectionSeed<'_, T> {
+    type Value = Option<T>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<T>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for SectionSeed<'_, T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a TOML document")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<T>, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == self.name {
+                found = Some(map.next_value()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// The line of each key of the `[daemon]` section, for error messages.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KeyLines {
+    lines: Vec<(&'static str, usize)>,
+    #[cfg(test)]
+    uniform: Option<usize>,
+}
+
+impl KeyLines {
+    pub(crate) fn line_of(&self, key: &str) -> usize {
+        #[cfg(test)]
+        if let Some(line) = self.uniform {
+            return line;
+        }
+        self.lines
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(0, |(_, line)| *line)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn uniform(line: usize) -> Self {
+        KeyLines {
+            lines: Vec::new(),
+            uniform: Some(line),
+        }
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DaemonSection {
+    name: Option<Spanned<String>>,
+    user: Option<Spanned<NameOrId>>,
+    group: Option<Spanned<NameOrId>>,
+    dir: Option<Spanned<PathBuf>>,
+    pid_file: Option<Spanned<PathBuf>>,
+    umask: Option<Spanned<Umask>>,
+    stdout: Option<Spanned<PathBuf>>,
+    stderr: Option<Spanned<PathBuf>>,
+    chroot: Option<Spanned<PathBuf>>,
+    stop_timeout: Option<Spanned<Seconds>>,
+    start_timeout: Option<Spanned<Seconds>>,
+}
+
+impl DaemonSection {
+    fn into_options(self, text: &str) -> (Options, KeyLines) {
+        let mut lines = KeyLines::default();
+        let mut take = |key: &'static str, span: Range<usize>| {
+            lines.lines.push((key, line_column(text, span.start).0));
+        };
+        // Unwraps one spanned value, recording its line.
+        macro_rules! field {
+            ($key:ident) => {
+                self.$key.map(|v| {
+                    take(stringify!($key), v.span());
+                    v.into_inner()
+                })
+            };
+        }
+        let options = Options {
+            name: field!(name),
+            detach: None,
+            user: field!(user).map(|v| v.0),
+            group: field!(group).map(|v| v.0),
+            dir: field!(dir),
+            pid_file: field!(pid_file),
+            umask: field!(umask).map(|v| v.0),
+            stdout: field!(stdout),
+            stderr: field!(stderr),
+            chroot: field!(chroot),
+            stop_timeout: field!(stop_timeout).map(|v| v.0),
+            start_timeout: field!(start_timeout).map(|v| v.0),
+        };
+        (options, lines)
+    }
+}
+
+/// A user or group: a name, or a numeric id written as a TOML integer.
+struct NameOrId(String);
+
+impl<'de> Deserialize<'de> for NameOrId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = NameOrId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a name or a numeric id")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<NameOrId, E> {
+                Ok(NameOrId(v.to_owned()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<NameOrId, E> {
+                u32::try_from(v)
+                    .map(|id| NameOrId(id.to_string()))
+                    .map_err(|_| E::custom(format!("id {v} is out of range")))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// A umask: a TOML integer (`0o027`, `23`) or an octal string (`"027"`, `"0o027"`).
+struct Umask(u32);
+
+impl<'de> Deserialize<'de> for Umask {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Umask;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a umask: an integer such as 0o027, or an octal string such as \"027\"")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Umask, E> {
+                match u32::try_from(v) {
+                    Ok(v) if v <= 0o777 => Ok(Umask(v)),
+                    _ => Err(E::custom(format!(
+                        "invalid umask {v} ({}): a umask is at most 0o777",
+                        if v < 0 {
+                            "negative".to_owned()
+                        } else {
+                            format!("0o{v:o}")
+                        }
+                    ))),
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Umask, E> {
+                parse_umask(v).map(Umask).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// Parses a umask written as octal text: `027`, `0o027`, `0027` or `7`.
+///
+/// Shared by the config file's string form and the `--umask` flag, so both read a umask
+/// the way the shell's `umask` builtin does.
+pub fn parse_umask(text: &str) -> Result<u32, String> {
+    let digits = text.strip_prefix("0o").unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return Err(format!(
+            "invalid umask `{text}`: expected octal digits such as 027 or 0o027"
+        ));
+    }
+    match u32::from_str_radix(digits, 8) {
+        Ok(v) if v <= 0o777 => Ok(v),
+        _ => Err(format!("invalid umask `{text}`: a umask is at most 0o777")),
+    }
+}
+
+/// A duration in seconds: a non-negative TOML integer or float.
+struct Seconds(Duration);
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Seconds;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number of seconds, such as 10 or 2.5")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Seconds, E> {
+                u64::try_from(v)
+                    .map(|v| Seconds(Duration::from_secs(v)))
+                    .map_err(|_| E::custom(format!("invalid duration {v}: it is negative")))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Seconds, E> {
+                Duration::try_from_secs_f64(v)
+                    .map(Seconds)
+                    .map_err(|_| E::custom(format!("invalid duration {v}: expected seconds >= 0")))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(text: &str) -> Result<Options, String> {
+        Config::from_toml(text)
+            .and_then(|c| c.daemon_options())
+            .map(|(o, _)| o)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn umask_forms() {
+        for (text, want) in [
+            ("umask = 0o027", 0o027),
+            ("umask = 23", 23),
+            ("umask = \"027\"", 0o027),
+            ("umask = \"0o027\"", 0o027),
+            ("umask = 0", 0),
+            ("umask = 0o777", 0o777),
+        ] {
+            let o = options(&format!("[daemon]\n{text}\n")).unwrap();
+            assert_eq!(o.umask, Some(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn all_keys_parse() {
+        let o = options(
+            "[daemon]\nname = \"n\"\nuser = \"nobody\"\ngroup = 65534\ndir = \"/srv\"\n\
+             pid_file = \"/run/n.pid\"\numask = 0o22\nstdout = \"/var/log/o\"\n\
+             stderr = \"/var/log/e\"\nchroot = \"/jail\"\nstop_timeout = 2.5\nstart_timeout = 7\n",
+        )
+        .unwrap();
+        assert_eq!(o.name.as_deref(), Some("n"));
+        assert_eq!(o.user.as_deref(), Some("nobody"));
+        assert_eq!(o.group.as_deref(), Some("65534"));
+        assert_eq!(o.dir, Some("/srv".into()));
+        assert_eq!(o.pid_file, Some("/run/n.pid".into()));
+        assert_eq!(o.umask, Some(0o22));
+        assert_eq!(o.stdout, Some("/var/log/o".into()));
+        assert_eq!(o.stderr, Some("/var/log/e".into()));
+        assert_eq!(o.chroot, Some("/jail".into()));
+        assert_eq!(o.stop_timeout, Some(Duration::from_millis(2500)));
+        assert_eq!(o.start_timeout, Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn key_lines_follow_the_file() {
+        let config = Config::from_toml("# c\n[daemon]\n\nuser = \"x\"\numask = 7\n").unwrap();
+        let (_, lines) = config.daemon_options().unwrap();
+        assert_eq!(lines.line_of("user"), 4);
+        assert_eq!(lines.line_of("umask"), 5);
+    }
+
+    #[test]
+    fn no_daemon_section_is_empty_options() {
+        assert_eq!(options("[app]\nx = 1\n").unwrap(), Options::default());
+        assert_eq!(options("").unwrap(), Options::default());
+    }
+
+    #[test]
+    fn other_sections_reach_the_program() {
+        #[derive(Deserialize, PartialEq, Debug)]
+        struct App {
+            port: u16,
+        }
+        let config = Config::from_toml("[daemon]\nuser = \"x\"\n[app]\nport = 80\n").unwrap();
+        assert_eq!(
+            config.section::<App>("app").unwrap(),
+            Some(App { port: 80 })
+        );
+        assert_eq!(config.section::<App>("other").unwrap(), None);
+        assert_eq!(config.table()["app"]["port"].as_integer(), Some(80));
+        let err = Config::from_toml("[app]\nport = \"x\"\n")
+            .unwrap()
+            .section::<App>("app")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config, line 2, column 8: invalid type: string \"x\", expected u16"
+        );
+    }
+
+    #[test]
+    fn parse_umask_text() {
+        assert_eq!(parse_umask("027"), Ok(0o27));
+        assert_eq!(parse_umask("0o777"), Ok(0o777));
+        assert_eq!(parse_umask("0"), Ok(0));
+        assert_eq!(
+            parse_umask("1000"),
+            Err("invalid umask `1000`: a umask is at most 0o777".into())
+        );
+        assert_eq!(
+            parse_umask("8"),
+            Err("invalid umask `8`: expected octal digits such as 027 or 0o027".into())
+        );
+        assert!(parse_umask("").is_err());
+        assert!(parse_umask("0o").is_err());
+        assert!(parse_umask("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn line_column_counts_characters() {
+        assert_eq!(line_column("ab\ncé d", 7), (2, 4));
+        assert_eq!(line_column("", 0), (1, 1));
+    }
+}

@@ -1,0 +1,343 @@
+//! Errors, and the exit status each one gives the launching process.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use nix::errno::Errno;
+
+use crate::settings::Origin;
+
+/// Exit statuses of the launching process, from BSD's `sysexits.h`.
+///
+/// Init scripts and supervisors can tell failures apart by these numbers; the
+/// README lists which failure gives which.
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// Input data was missing: the working directory, chroot or config file does not exist.
+    pub const NOINPUT: i32 = 66;
+    /// The user or group does not exist.
+    pub const NOUSER: i32 = 67;
+    /// The program itself failed to start: its privileged action or its start-up code reported an error.
+    pub const UNAVAILABLE: i32 = 69;
+    /// An internal error: the daemon died without a word, or the process had more than one thread.
+    pub const SOFTWARE: i32 = 70;
+    /// A system call failed (fork, setsid, chroot, ...).
+    pub const OSERR: i32 = 71;
+    /// A file could not be created: the PID file or a log file.
+    pub const CANTCREAT: i32 = 73;
+    /// Another instance holds the PID file: try again once it has stopped.
+    pub const TEMPFAIL: i32 = 75;
+    /// Not permitted: switching user or chroot without root.
+    pub const NOPERM: i32 = 77;
+    /// A setting is invalid.
+    pub const CONFIG: i32 = 78;
+}
+
+/// Why a daemon could not be configured, started or controlled.
+///
+/// The `Display` text is one sentence for a system administrator: what failed,
+/// the value at fault and where that value came from. The underlying
+/// [`io::Error`] or [`Errno`], where there is one, is the [`source`](StdError::source).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A setting has an invalid value.
+    InvalidSetting {
+        /// The setting's name, as in the `[daemon]` section (`umask`, `user`, ...).
+        key: &'static str,
+        /// The offending value, as written.
+        value: String,
+        /// Why it is invalid.
+        reason: String,
+        /// Where the value came from.
+        origin: Origin,
+    },
+    /// The config file could not be read.
+    ConfigRead {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The config file is not valid TOML, or its `[daemon]` section (or the section the
+    /// program asked for) has an unknown key, a wrong type or a bad value.
+    ConfigParse {
+        /// The file, if the text came from one.
+        path: Option<PathBuf>,
+        /// 1-based line of the error, when known.
+        line: Option<usize>,
+        /// 1-based column of the error, when known.
+        column: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+    /// The user does not exist.
+    NoSuchUser {
+        /// The name or id given.
+        user: String,
+        /// Where it came from.
+        origin: Origin,
+    },
+    /// The group does not exist.
+    NoSuchGroup {
+        /// The name or id given.
+        group: String,
+        /// Where it came from.
+        origin: Origin,
+    },
+    /// Looking up a user or group in the system databases failed.
+    Lookup {
+        /// What was looked up.
+        what: String,
+        /// The error from `getpwnam`/`getgrnam`/`getgrouplist`.
+        source: Errno,
+    },
+    /// The process may not do what the settings ask (switch user, chroot) without more privilege.
+    NotPermitted {
+        /// What was asked, as a phrase ("switch to user nobody (uid 65534)").
+        action: String,
+        /// Why not.
+        reason: String,
+    },
+    /// A directory named by a setting cannot be used.
+    Directory {
+        /// `dir` or `chroot`.
+        key: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// Where it came from.
+        origin: Origin,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The PID file could not be opened, locked, written or removed.
+    PidFile {
+        /// What was being done ("open", "lock", "write the pid to").
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// Another process holds the PID file's lock.
+    AlreadyRunning {
+        /// The daemon's name.
+        name: String,
+        /// The pid the file names, if it names one yet.
+        pid: Option<u32>,
+        /// The PID file.
+        path: PathBuf,
+    },
+    /// A log file could not be opened.
+    LogFile {
+        /// `stdout` or `stderr`.
+        key: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The process has more than one thread, so it must not fork.
+    MultiThreaded {
+        /// How many threads it has.
+        threads: usize,
+    },
+    /// A system call failed.
+    Sys {
+        /// The call, with its argument where that helps ("chroot /srv/jail").
+        call: String,
+        /// The error.
+        source: Errno,
+    },
+    /// The program's privileged action failed.
+    PrivilegedAction {
+        /// The action's error.
+        source: Box<dyn StdError + Send + Sync>,
+    },
+    /// The program reported that it could not start.
+    Program {
+        /// The program's message.
+        message: String,
+    },
+    /// Stop, status, restart or reload was asked for without a PID file to find the daemon by.
+    NoPidFile {
+        /// The daemon's name.
+        name: String,
+        /// The control action.
+        action: &'static str,
+    },
+    /// The daemon is not running (reload of a stopped daemon).
+    NotRunning {
+        /// The daemon's name.
+        name: String,
+    },
+    /// Signalling or stopping the daemon failed.
+    Control {
+        /// The control action (`stop`, `reload`, ...).
+        action: &'static str,
+        /// The daemon's name.
+        name: String,
+        /// What went wrong.
+        message: String,
+        /// The underlying error, if any.
+        source: Option<io::Error>,
+    },
+}
+
+impl Error {
+    /// The exit status the launching process ends with for this error (see [`exit`]).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::InvalidSetting { .. } | Error::ConfigParse { .. } | Error::NoPidFile { .. } => {
+                exit::CONFIG
+            }
+            Error::ConfigRead { .. } | Error::Directory { .. } => exit::NOINPUT,
+            Error::NoSuchUser { .. } | Error::NoSuchGroup { .. } => exit::NOUSER,
+            Error::Lookup { .. } | Error::Sys { .. } => exit::OSERR,
+            Error::NotPermitted { .. } => exit::NOPERM,
+            Error::PidFile { .. } | Error::LogFile { .. } => exit::CANTCREAT,
+            Error::AlreadyRunning { .. } => exit::TEMPFAIL,
+            Error::MultiThreaded { .. } => exit::SOFTWARE,
+            Error::PrivilegedAction { .. } | Error::Program { .. } => exit::UNAVAILABLE,
+            // LSB: "program is not running" for reload and friends.
+            Error::NotRunning { .. } => 7,
+            Error::Control { .. } => 1,
+        }
+    }
+
+    /// Prints the error on standard error, prefixed with `name: ` unless the message
+    /// names the daemon already ("hello is already running (pid 4242)"), and exits with
+    /// [`exit_code`](Self::exit_code).
+    ///
+    /// This is what the `#[daemonize]` attribute does with an error in the launching process.
+    pub fn exit(&self, name: &str) -> ! {
+        let names_daemon = matches!(
+            self,
+            Error::AlreadyRunning { .. }
+                | Error::NotRunning { .. }
+                | Error::NoPidFile { .. }
+                | Error::Control { .. }
+        );
+        if names_daemon {
+            eprintln!("{self}");
+        } else {
+            eprintln!("{name}: {self}");
+        }
+        std::process::exit(self.exit_code())
+    }
+
+    pub(crate) fn sys(call: impl Into<String>, source: Errno) -> Self {
+        Error::Sys {
+            call: call.into(),
+            source,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidSetting {
+                key,
+                value,
+                reason,
+                origin,
+            } => write!(f, "invalid {key} `{value}` ({origin}): {reason}"),
+            Error::ConfigRead { path, source } => {
+                write!(f, "cannot read config file {}: {source}", path.display())
+            }
+            Error::ConfigParse {
+                path,
+                line,
+                column,
+                message,
+            } => {
+                match path {
+                    Some(path) => write!(f, "config file {}", path.display())?,
+                    None => f.write_str("config")?,
+                }
+                if let Some(line) = line {
+                    write!(f, ", line {line}")?;
+                }
+                if let Some(column) = column {
+                    write!(f, ", column {column}")?;
+                }
+                write!(f, ": {message}")
+            }
+            Error::NoSuchUser { user, origin } => write!(f, "no such user `{user}` ({origin})"),
+            Error::NoSuchGroup { group, origin } => {
+                write!(f, "no such group `{group}` ({origin})")
+            }
+            Error::Lookup { what, source } => write!(f, "cannot look up {what}: {source}"),
+            Error::NotPermitted { action, reason } => write!(f, "cannot {action}: {reason}"),
+            Error::Directory {
+                key,
+                path,
+                origin,
+                source,
+            } => write!(
+                f,
+                "cannot use {key} {} ({origin}): {source}",
+                path.display()
+            ),
+            Error::PidFile {
+                action,
+                path,
+                source,
+            } => write!(f, "cannot {action} PID file {}: {source}", path.display()),
+            Error::AlreadyRunning { name, pid, path } => match pid {
+                Some(pid) => write!(
+                    f,
+                    "{name} is already running (pid {pid}); PID file {} left untouched",
+                    path.display()
+                ),
+                None => write!(
+                    f,
+                    "{name} is already running or starting (PID file {} is locked)",
+                    path.display()
+                ),
+            },
+            Error::LogFile { key, path, source } => {
+                write!(f, "cannot open {key} log file {}: {source}", path.display())
+            }
+            Error::MultiThreaded { threads } => write!(
+                f,
+                "refusing to fork: the process has {threads} threads, and a forked copy keeps only \
+                 one of them (daemonize before starting an async runtime, a logger thread or any \
+                 other thread)"
+            ),
+            Error::Sys { call, source } => write!(f, "{call} failed: {source}"),
+            Error::PrivilegedAction { source } => write!(f, "privileged action failed: {source}"),
+            Error::Program { message } => f.write_str(message),
+            Error::NoPidFile { name, action } => write!(
+                f,
+                "cannot {action} {name}: no PID file is configured (set pid_file or pass --pid-file)"
+            ),
+            Error::NotRunning { name } => write!(f, "{name} is not running"),
+            Error::Control {
+                action,
+                name,
+                message,
+                ..
+            } => write!(f, "cannot {action} {name}: {message}"),
+        }
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Error::ConfigRead { source, .. }
+            | Error::Directory { source, .. }
+            | Error::PidFile { source, .. }
+            | Error::LogFile { source, .. } => Some(source),
+            Error::Lookup { source, .. } | Error::Sys { source, .. } => Some(source),
+            Error::PrivilegedAction { source } => Some(source.as_ref()),
+            Error::Control { source, .. } => source.as_ref().map(|e| e as _),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Resolving the user and group before the fork, and dropping privileges in the daemon.
+//!
+//! Name lookups may load NSS modules, so they happen in the launching process where an
+//! error still reaches the terminal, never after the fork. The drop follows the only
+//! safe order: supplementary groups, then the group id, then the user id (once the uid
+//! is gone, the process may no longer change its groups), and then a check that root
+//! cannot be regained.
+
+use nix::unistd::{Gid, Group, Uid, User, getegid, geteuid, getgroups, setgid, setgroups, setuid};
+
+use crate::error::Error;
+use crate::settings::Sourced;
+
+/// Who the daemon runs as, resolved to ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Identity {
+    /// For messages: `nobody (uid 65534)`.
+    pub(crate) label: String,
+    pub(crate) uid: Uid,
+    pub(crate) gid: Gid,
+    /// Supplementary groups: the user's groups from the group database.
+    pub(crate) groups: Vec<Gid>,
+}
+
+/// Resolves `user` and `group` to ids. `Ok(None)` when there is nothing to switch:
+/// neither is set, or both already match the running process.
+pub(crate) fn resolve(
+    user: Option<&Sourced<String>>,
+    group: Option<&Sourced<String>>,
+) -> Result<Option<Identity>, Error> {
+    if user.is_none() && group.is_none() {
+        return Ok(None);
+    }
+    let group = group.map(lookup_group).transpose()?;
+    let identity = match user {
+        Some(user) => {
+            let (uid, name, primary) = lookup_user(user)?;
+            let gid = match (&group, primary) {
+                (Some(g), _) => g.gid,
+                (None, Some(primary)) => primary,
+                (None, None) => {
+                    return Err(Error::InvalidSetting {
+                        key: "user",
+                        value: user.value.clone(),
+                        reason: "uid has no entry in the user database, so its group is \
+                                 unknown; set `group` as well"
+                            .to_owned(),
+                        origin: user.origin.clone(),
+                    });
+                }
+            };
+            let groups = match &name {
+                Some(name) => supplementary_groups(name, gid)?,
+                None => vec![gid],
+            };
+            Identity {
+                label: format!(
+                    "{} (uid {uid}, gid {gid})",
+                    name.as_deref().unwrap_or(&user.value)
+                ),
+                uid,
+                gid,
+                groups,
+            }
+        }
+        None => {
+            let group = group.expect("user or group is set");
+            Identity {
+                label: format!("group {} (gid {})", group.name, group.gid),
+                uid: geteuid(),
+                gid: group.gid,
+                groups: vec![group.gid],
+            }
+        }
+    };
+    if identity.uid == geteuid() && identity.gid == getegid() && !geteuid().is_root() {
+        // Already that user: nothing to drop, and no right to change groups anyway.
+        return Ok(None);
+    }
+    if !geteuid().is_root() {
+        return Err(Error::NotPermitted {
+            action: format!("switch to {}", identity.label),
+            reason: format!(
+                "only root may switch users, and this runs as uid {}",
+                geteuid()
+            ),
+        });
+    }
+    Ok(Some(identity))
+}
+
+fn lookup_user(user: &Sourced<String>) -> Result<(Uid, Option<String>, Option<Gid>), Error> {
+    let spec = user.value.trim();
+    let by_name = User::from_name(spec).map_err(|source| Error::Lookup {
+        what: format!("user `{spec}`"),
+        source,
+    })?;
+    if let Some(u) = by_name {
+        return Ok((u.uid, Some(u.name), Some(u.gid)));
+    }
+    let Ok(id) = spec.parse::<u32>() else {
+        return Err(Error::NoSuchUser {
+            user: user.value.clone(),
+            origin: user.origin.clone(),
+        });
+    };
+    let uid = Uid::from_raw(id);
+    let entry = User::from_uid(uid).map_err(|source| Error::Lookup {
+        what: format!("uid {id}"),
+        source,
+    })?;
+    Ok(match entry {
+        Some(u) => (uid, Some(u.name), Some(u.gid)),
+        None => (uid, None, None),
+    })
+}
+
+struct ResolvedGroup {
+    name: String,
+    gid: Gid,
+}
+
+fn lookup_group(group: &Sourced<String>) -> Result<ResolvedGroup, Error> {
+    let spec = group.value.trim();
+    let by_name = Group::from_name(spec).map_err(|source| Error::Lookup {
+        what: format!("group `{spec}`"),
+        source,
+    })?;
+    if let Some(g) = by_name {
+        return Ok(ResolvedGroup {
+            name: g.name,
+            gid: g.gid,
+        });
+    }
+    match spec.parse::<u32>() {
+        // A numeric gid need not be in the group database.
+        Ok(id) => Ok(ResolvedGroup {
+            name: id.to_string(),
+            gid: Gid::from_raw(id),
+        }),
+        Err(_) => Err(Error::NoSuchGroup {
+            group: group.value.clone(),
+            origin: group.origin.clone(),
+        }),
+    }
+}
+
+fn supplementary_groups(name: &str, gid: Gid) -> Result<Vec<Gid>, Error> {
+    let lookup = |source| Error::Lookup {
+        what: format!("the groups of user `{name}`"),
+        source,
+    };
+    let c_name = std::ffi::CString::new(name).map_err(|_| lookup(nix::errno::Errno::EINVAL))?;
+    let mut groups = nix::unistd::getgrouplist(&c_name, gid).map_err(lookup)?;
+    groups.sort_by_key(|g| g.as_raw());
+    groups.dedup();
+    Ok(groups)
+}
+
+/// Switches the calling process to `identity`: supplementary groups, gid, uid, in that
+/// order, then checks that none of it can be undone.
+///
+/// As root, `setgid` and `setuid` set the real, effective and saved ids together.
+pub(crate) fn drop_to(identity: &Identity) -> Result<(), Error> {
+    setgroups(&identity.groups).map_err(|e| Error::sys("setgroups", e))?;
+    setgid(identity.gid).map_err(|e| Error::sys(format!("setgid({})", identity.gid), e))?;
+    setuid(identity.uid).map_err(|e| Error::sys(format!("setuid({})", identity.uid), e))?;
+    verify(identity)?;
+    log::debug!("switched to {}", identity.label);
+    Ok(())
+}
+
+fn verify(identity: &Identity) -> Result<(), Error> {
+    let broken = |what: &str| Error::NotPermitted {
+        action: format!("switch to {}", identity.label),
+        reason: format!("{what} after the switch; refusing to run"),
+    };
+    if !identity.uid.is_root() {
+        if setuid(Uid::from_raw(0)).is_ok() {
+            return Err(broken("root could be regained"));
+        }
+        if identity.gid.as_raw() != 0 && setgid(Gid::from_raw(0)).is_ok() {
+            return Err(broken("group 0 could be regained"));
+        }
+    }
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "openbsd"
+    ))]
+    {
+        let uids = nix::unistd::getresuid().map_err(|e| Error::sys("getresuid", e))?;
+        let gids = nix::unistd::getresgid().map_err(|e| Error::sys("getresgid", e))?;
+        if [uids.real, uids.effective, uids.saved] != [identity.uid; 3] {
+            return Err(broken("the real, effective and saved uids differ"));
+        }
+        if [gids.real, gids.effective, gids.saved] != [identity.gid; 3] {
+            return Err(broken("the real, effective and saved gids differ"));
+        }
+    }
+    let mut now = getgroups().map_err(|e| Error::sys("getgroups", e))?;
+    now.sort_by_key(|g| g.as_raw());
+    now.dedup();
+    if now != identity.groups {
+        return Err(broken("the supplementary groups differ from the user's"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Origin;
+
+    fn flag(v: &str, flag: &'static str) -> Sourced<String> {
+        Sourced {
+            value: v.to_owned(),
+            origin: Origin::Flag(flag),
+        }
+    }
+
+    #[test]
+    fn unknown_user_names_value_and_origin() {
+        let err = resolve(Some(&flag("no-such-user-x", "--user")), None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no such user `no-such-user-x` (from --user)"
+        );
+        assert_eq!(err.exit_code(), crate::error::exit::NOUSER);
+    }
+
+    #[test]
+    fn unknown_group_names_value_and_origin() {
+        let err = resolve(None, Some(&flag("no-such-group-x", "--group"))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no such group `no-such-group-x` (from --group)"
+        );
+    }
+
+    #[test]
+    fn current_user_needs_no_switch() {
+        let me = User::from_uid(geteuid()).unwrap().unwrap();
+        let identity = resolve(Some(&flag(&me.name, "--user")), None).unwrap();
+        if geteuid().is_root() {
+            let identity = identity.expect("root switching to root still sets groups");
+            assert_eq!(identity.uid, geteuid());
+        } else {
+            assert_eq!(identity, None);
+        }
+    }
+
+    #[test]
+    fn nobody_resolves_with_primary_group() {
+        let Some(nobody) = User::from_name("nobody").unwrap() else {
+            eprintln!("skipped: no user `nobody` on this system");
+            return;
+        };
+        match resolve(Some(&flag("nobody", "--user")), None) {
+            Ok(Some(identity)) => {
+                assert_eq!(identity.uid, nobody.uid);
+                assert_eq!(identity.gid, nobody.gid);
+                assert!(identity.groups.contains(&nobody.gid));
+            }
+            Err(Error::NotPermitted { .. }) if !geteuid().is_root() => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

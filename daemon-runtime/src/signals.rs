@@ -1,0 +1,393 @@
+//! Signals in the daemon: SIGTERM and SIGINT for shutdown, SIGHUP for reload.
+//!
+//! The handlers only do what a signal handler may do: atomic loads and stores, and
+//! async-signal-safe system calls (`write`, `open`, `dup2`, `close`, `fstat`,
+//! `unlinkat`, `ftruncate`, `sigaction`, `raise`) on data prepared before they were
+//! installed. No locks, no allocation. Everything else happens in threads or in the
+//! program, woken through self-pipes.
+//!
+//! SIGTERM and SIGINT: until the program takes a [`Shutdown`] handle, the handler
+//! removes the PID file and lets the signal kill the process as it would have, so a
+//! program that never thinks about shutdown still leaves no PID file behind. Once the
+//! program holds a handle, the first signal only sets the flag and wakes the waiters;
+//! a second one ends the process at once (the "press Ctrl-C twice" convention).
+//!
+//! SIGHUP: the daemon's log files are reopened at their paths (for logrotate), then
+//! the hooks registered with [`on_reload`] run on a dedicated thread.
+
+use std::ffi::CString;
+use std::future::Future;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Mutex, Once, OnceLock};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, open};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+use nix::sys::stat::Mode;
+
+use crate::error::Error;
+
+static SHUTDOWN: AtomicBool = AtomicBool::new(false);
+static SHUTDOWN_SIGNAL: AtomicI32 = AtomicI32::new(0);
+/// The program holds a [`Shutdown`] handle and will exit by itself.
+static GRACEFUL: AtomicBool = AtomicBool::new(false);
+static PIPES: OnceLock<Pipes> = OnceLock::new();
+static LOGS: OnceLock<LogPaths> = OnceLock::new();
+
+struct Pipes {
+    /// Readable once shutdown was requested; never drained, so it stays readable.
+    shutdown_read: OwnedFd,
+    shutdown_write: OwnedFd,
+    /// One byte per SIGHUP; drained by the reload thread.
+    reload_read: OwnedFd,
+    reload_write: OwnedFd,
+}
+
+/// The daemon's log files, reopened on SIGHUP.
+struct LogPaths {
+    stdout: Option<CString>,
+    stderr: Option<CString>,
+}
+
+fn pipes() -> Result<&'static Pipes, Error> {
+    if let Some(p) = PIPES.get() {
+        return Ok(p);
+    }
+    let pipe = || {
+        nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK).map_err(|e| Error::sys("pipe", e))
+    };
+    let (shutdown_read, shutdown_write) = pipe()?;
+    let (reload_read, reload_write) = pipe()?;
+    // If another thread won the race, its pipes are used and these are closed.
+    let _ = PIPES.set(Pipes {
+        shutdown_read,
+        shutdown_write,
+        reload_read,
+        reload_write,
+    });
+    Ok(PIPES.get().expect("just set"))
+}
+
+/// Remembers the log files so SIGHUP can reopen them. Called once, by the daemon.
+pub(crate) fn set_log_paths(stdout: Option<&Path>, stderr: Option<&Path>) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: Option<&Path>| p.and_then(|p| CString::new(p.as_os_str().as_bytes()).ok());
+    let _ = LOGS.set(LogPaths {
+        stdout: c(stdout),
+        stderr: c(stderr),
+    });
+}
+
+/// The descriptors the signal machinery owns, which the daemon must not close.
+pub(crate) fn fds() -> Vec<std::os::fd::RawFd> {
+    use std::os::fd::AsRawFd;
+    PIPES.get().map_or_else(Vec::new, |p| {
+        vec![
+            p.shutdown_read.as_raw_fd(),
+            p.shutdown_write.as_raw_fd(),
+            p.reload_read.as_raw_fd(),
+            p.reload_write.as_raw_fd(),
+        ]
+    })
+}
+
+/// Installs the SIGTERM, SIGINT and SIGHUP handlers. Safe to call again (the daemon
+/// resets every disposition after the fork and then calls this).
+pub(crate) fn install() -> Result<(), Error> {
+    pipes()?;
+    let mut mask = SigSet::empty();
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        mask.add(s);
+    }
+    let terminate = SigAction::new(SigHandler::Handler(on_terminate), SaFlags::SA_RESTART, mask);
+    let hangup = SigAction::new(SigHandler::Handler(on_hangup), SaFlags::SA_RESTART, mask);
+    for (signal, action) in [
+        (Signal::SIGTERM, &terminate),
+        (Signal::SIGINT, &terminate),
+        (Signal::SIGHUP, &hangup),
+    ] {
+        // SAFETY: both handlers are async-signal-safe (see the module docs), and they
+        // only read statics that are fully initialised before this call.
+        unsafe { sigaction(signal, action) }
+            .map_err(|e| Error::sys(format!("sigaction({signal})"), e))?;
+    }
+    log::debug!("installed handlers for SIGTERM, SIGINT and SIGHUP");
+    Ok(())
+}
+
+extern "C" fn on_terminate(signo: libc::c_int) {
+    let saved = Errno::last_raw();
+    if GRACEFUL.load(Ordering::SeqCst) && !SHUTDOWN.swap(true, Ordering::SeqCst) {
+        SHUTDOWN_SIGNAL.store(signo, Ordering::SeqCst);
+        wake_shutdown_waiters();
+    } else {
+        crate::pidfile::remove_active();
+        // Die of this very signal, as whoever sent it expects: back to the default
+        // action, and raise it; it stays pending until this handler returns.
+        // SAFETY: installing SIG_DFL runs no code of ours; signal(2) is async-signal-safe.
+        unsafe { libc::signal(signo, libc::SIG_DFL) };
+        // SAFETY: raise(3) is async-signal-safe.
+        unsafe { libc::raise(signo) };
+    }
+    Errno::set_raw(saved);
+}
+
+extern "C" fn on_hangup(_: libc::c_int) {
+    let saved = Errno::last_raw();
+    if let Some(logs) = LOGS.get() {
+        if let Some(path) = &logs.stdout {
+            reopen(path, libc::STDOUT_FILENO);
+        }
+        if let Some(path) = &logs.stderr {
+            reopen(path, libc::STDERR_FILENO);
+        }
+    }
+    if let Some(p) = PIPES.get() {
+        // A full pipe already says "reload pending".
+        let _ = nix::unistd::write(&p.reload_write, b"h");
+    }
+    Errno::set_raw(saved);
+}
+
+/// Reopens a log file at its path onto `target` (1 or 2); on failure the old file stays.
+fn reopen(path: &CString, target: libc::c_int) {
+    let Ok(fd) = open(
+        path.as_c_str(),
+        OFlag::O_WRONLY | OFlag::O_APPEND | OFlag::O_CREAT | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
+        Mode::from_bits_truncate(0o640),
+    ) else {
+        return;
+    };
+    let _ = if target == libc::STDOUT_FILENO {
+        nix::unistd::dup2_stdout(&fd)
+    } else {
+        nix::unistd::dup2_stderr(&fd)
+    };
+}
+
+fn wake_shutdown_waiters() {
+    if let Some(p) = PIPES.get() {
+        let _ = nix::unistd::write(&p.shutdown_write, b"s");
+    }
+}
+
+/// A handle on the daemon's shutdown request: SIGTERM, SIGINT, or [`Shutdown::request`].
+///
+/// Taking one tells the runtime that the program will exit by itself: from then on the
+/// first SIGTERM or SIGINT only sets the flag and wakes the waiters, and the program
+/// returns from `main` (which removes the PID file). A second signal ends the process
+/// at once. Handles are cheap to clone and can be sent to other threads.
+///
+/// ```no_run
+/// let shutdown = daemon_runtime::shutdown();
+/// while !shutdown.requested() {
+///     // work in small steps
+///     # break;
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Shutdown {
+    read: BorrowedFd<'static>,
+}
+
+/// Returns the process's shutdown handle, installing the signal handlers if needed.
+///
+/// # Panics
+///
+/// If the self-pipe or the handlers cannot be set up (no file descriptors left), which
+/// a daemon cannot run without.
+pub fn shutdown() -> Shutdown {
+    let pipes = pipes().expect("cannot create the shutdown pipe");
+    static HANDLERS: Once = Once::new();
+    HANDLERS.call_once(|| {
+        // The daemon installs them when it starts; this covers programs that ask first.
+        if let Err(e) = install() {
+            panic!("cannot install signal handlers: {e}");
+        }
+    });
+    GRACEFUL.store(true, Ordering::SeqCst);
+    Shutdown {
+        read: pipes.shutdown_read.as_fd(),
+    }
+}
+
+impl Shutdown {
+    /// Whether shutdown was requested.
+    pub fn requested(&self) -> bool {
+        SHUTDOWN.load(Ordering::SeqCst)
+    }
+
+    /// The signal that requested shutdown, if a signal did.
+    pub fn signal(&self) -> Option<Signal> {
+        Signal::try_from(SHUTDOWN_SIGNAL.load(Ordering::SeqCst)).ok()
+    }
+
+    /// Requests shutdown from the program itself, waking every waiter.
+    pub fn request(&self) {
+        if !SHUTDOWN.swap(true, Ordering::SeqCst) {
+            wake_shutdown_waiters();
+        }
+    }
+
+    /// Blocks until shutdown is requested.
+    pub fn wait(&self) {
+        while !self.wait_for(None) {}
+    }
+
+    /// Blocks until shutdown is requested or `timeout` passes; returns whether it was
+    /// requested.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if self.wait_for(Some(left)) || left.is_zero() {
+                return self.requested();
+            }
+        }
+    }
+
+    fn wait_for(&self, timeout: Option<Duration>) -> bool {
+        if self.requested() {
+            return true;
+        }
+        let timeout = match timeout {
+            None => PollTimeout::NONE,
+            Some(t) => PollTimeout::try_from(t).unwrap_or(PollTimeout::MAX),
+        };
+        let mut fds = [PollFd::new(self.read, PollFlags::POLLIN)];
+        match poll(&mut fds, timeout) {
+            Ok(_) | Err(Errno::EINTR) => self.requested(),
+            Err(e) => panic!("poll on the shutdown pipe failed: {e}"),
+        }
+    }
+
+    /// A future that completes once shutdown is requested; works with any executor.
+    ///
+    /// The first time one is polled, a small thread starts that waits on the signal
+    /// pipe and wakes the futures. Programs with a reactor can watch
+    /// [`as_fd`](AsFd::as_fd) instead (readable once shutdown is requested).
+    ///
+    /// ```no_run
+    /// # async fn serve() {}
+    /// # async fn run() {
+    /// let shutdown = daemon_runtime::shutdown();
+    /// tokio::select! {
+    ///     _ = serve() => {}
+    ///     _ = shutdown.wait_async() => {}
+    /// }
+    /// # }
+    /// ```
+    pub fn wait_async(&self) -> ShutdownFuture {
+        ShutdownFuture { _priv: () }
+    }
+}
+
+impl AsFd for Shutdown {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.read
+    }
+}
+
+/// Completes once shutdown is requested. See [`Shutdown::wait_async`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct ShutdownFuture {
+    _priv: (),
+}
+
+static WAKERS: Mutex<Vec<Waker>> = Mutex::new(Vec::new());
+
+impl Future for ShutdownFuture {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if SHUTDOWN.load(Ordering::SeqCst) {
+            return Poll::Ready(());
+        }
+        {
+            let mut wakers = WAKERS.lock().unwrap_or_else(|e| e.into_inner());
+            if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                wakers.push(cx.waker().clone());
+            }
+        }
+        start_waker_thread();
+        // The flag is set before the pipe is written, and the waker thread drains the
+        // list after it reads the pipe: checking again here cannot miss a wake-up.
+        if SHUTDOWN.load(Ordering::SeqCst) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+fn start_waker_thread() {
+    static STARTED: Once = Once::new();
+    STARTED.call_once(|| {
+        let shutdown = shutdown();
+        std::thread::Builder::new()
+            .name("daemon-shutdown".into())
+            .spawn(move || {
+                shutdown.wait();
+                let wakers = std::mem::take(&mut *WAKERS.lock().unwrap_or_else(|e| e.into_inner()));
+                wakers.into_iter().for_each(Waker::wake);
+            })
+            .expect("cannot start the shutdown waker thread");
+    });
+}
+
+type Hook = Box<dyn Fn() + Send + Sync + 'static>;
+static HOOKS: Mutex<Vec<Hook>> = Mutex::new(Vec::new());
+
+/// Registers `hook` to run after each SIGHUP, once the log files were reopened.
+///
+/// Hooks run one after another on a thread of the runtime's (started by the first
+/// call), never inside the signal handler, so they may lock, allocate and log. Several
+/// SIGHUPs arriving while the hooks run are folded into one more run.
+pub fn on_reload(hook: impl Fn() + Send + Sync + 'static) {
+    HOOKS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(Box::new(hook));
+    static STARTED: Once = Once::new();
+    STARTED.call_once(|| {
+        let pipes = pipes().expect("cannot create the reload pipe");
+        std::thread::Builder::new()
+            .name("daemon-reload".into())
+            .spawn(move || reload_loop(pipes))
+            .expect("cannot start the reload thread");
+    });
+}
+
+fn reload_loop(pipes: &'static Pipes) {
+    loop {
+        let mut fds = [PollFd::new(pipes.reload_read.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => {
+                log::error!("reload thread: poll failed: {e}");
+                return;
+            }
+        }
+        let mut drained = false;
+        let mut buf = [0u8; 64];
+        while let Ok(n) = nix::unistd::read(&pipes.reload_read, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            drained = true;
+        }
+        if drained {
+            log::debug!("SIGHUP: running reload hooks");
+            for hook in HOOKS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                hook();
+            }
+        }
+    }
+}

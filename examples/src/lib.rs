@@ -1,0 +1,1 @@
+//! Example daemons; see `src/bin`.
