@@ -398,6 +398,17 @@ pub(crate) fn kill(pid: u32, signal: Signal) -> io::Result<()> {
     Process::open(pid)?.signal(signal)
 }
 
+/// Waits up to `timeout` for `pid` to exit, where a pidfd can tell; elsewhere returns
+/// at once. The launcher uses it so that a failed daemon is gone before it exits.
+pub(crate) fn await_exit(pid: u32, timeout: Duration) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Ok(fd) = sys::pidfd_open(pid) {
+        sys::wait_readable(&fd, timeout);
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = (pid, timeout);
+}
+
 /// A process to signal and wait for: a pidfd where the kernel has them.
 struct Process {
     pid: u32,

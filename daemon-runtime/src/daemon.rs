@@ -9,7 +9,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -460,6 +460,7 @@ impl<T> Builder<T> {
                 .chain(&plan.stderr)
                 .map(|(_, f)| f.as_raw_fd()),
         );
+        keep.extend(plan.dev_null.iter().map(AsRawFd::as_raw_fd));
         keep.extend(&self.keep_fds);
         keep.extend(listen_fds);
         keep.extend(signals::fds());
@@ -474,6 +475,7 @@ impl<T> Builder<T> {
             process::reset_signals()?;
             plan.enter_directories(true)?;
             process::redirect_stdio(
+                plan.dev_null.as_ref().expect("opened for a detached start"),
                 plan.stdout.as_ref().map(|(_, f)| f),
                 plan.stderr.as_ref().map(|(_, f)| f),
             )?;
@@ -565,18 +567,19 @@ fn await_daemon(intermediate: Pid, waiter: readiness::Waiter, settings: &Setting
     let name = &settings.name.value;
     let timeout = settings.start_timeout.value;
     let report = waiter.wait(timeout).unwrap_or_else(|e| e.exit(name));
-    let (code, message) = match report {
+    let (code, message, pid) = match report {
         Report::Ready { pid } => {
             log::debug!("daemon ready (pid {})", pid.unwrap_or(0));
             std::process::exit(exit::OK)
         }
-        Report::Failed { code, message, .. } => (code, message),
+        Report::Failed { code, message, pid } => (code, message, pid),
         Report::Silent { pid } => (
             exit::SOFTWARE,
             format!(
                 "the daemon{} exited during start-up without saying why",
                 pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
             ),
+            pid,
         ),
         Report::TimedOut { pid } => {
             let killed = pid.is_some_and(|pid| control::kill(pid, Signal::SIGKILL).is_ok());
@@ -588,9 +591,15 @@ fn await_daemon(intermediate: Pid, waiter: readiness::Waiter, settings: &Setting
                     timeout,
                     if killed { "; killed it" } else { "" }
                 ),
+                pid,
             )
         }
     };
+    // A failed daemon exits right after it reports; make sure it has, so that a
+    // non-zero exit of the launcher means nothing is left running.
+    if let Some(pid) = pid {
+        control::await_exit(pid, Duration::from_secs(5));
+    }
     eprintln!("{name}: {message}");
     std::process::exit(code)
 }
@@ -621,6 +630,8 @@ struct Plan {
     pid_file: Option<PidFile>,
     stdout: Option<(PathBuf, File)>,
     stderr: Option<(PathBuf, File)>,
+    /// For the detached daemon's stdio.
+    dev_null: Option<OwnedFd>,
 }
 
 impl Plan {
@@ -680,6 +691,7 @@ impl Plan {
         };
         let stdout = open_log("stdout", &settings.stdout)?;
         let stderr = open_log("stderr", &settings.stderr)?;
+        let dev_null = detach.then(process::open_dev_null).transpose()?;
         Ok(Plan {
             identity,
             chroot,
@@ -688,6 +700,7 @@ impl Plan {
             pid_file,
             stdout,
             stderr,
+            dev_null,
         })
     }
 

@@ -1,1 +1,510 @@
-//! Support code for the integration tests.
+//! Support for the real-process integration tests: scratch directories, running a
+//! launcher with a deadline, reading a live process's state from `/proc`, waiting for
+//! a process to die through a pidfd, and killing whatever a test started.
+//!
+//! Nothing here sleeps to synchronise: a launcher's exit, a pipe, a pidfd or a lock
+//! says when something happened.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+/// How long a launcher may take before a test calls it hung.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// A unique scratch directory, removed on drop, readable by every user (so a daemon
+/// that switched to `nobody` can reach files in it).
+#[derive(Debug)]
+pub struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    /// Creates one; `label` shows in its name, which tests also use to find strays.
+    pub fn new(label: &str) -> Scratch {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("daemon-test-{label}-"))
+            .tempdir()
+            .expect("create scratch dir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod scratch dir");
+        Scratch { dir }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A path inside the directory.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The directory as a string, to use as a marker in command lines.
+    pub fn marker(&self) -> String {
+        self.dir.path().display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // Whatever a failed test left running in here goes too.
+        for pid in processes_mentioning(&self.marker()) {
+            kill_hard(pid);
+        }
+    }
+}
+
+/// Whether the tests run as root (CI does).
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// `true` when the test may go on; otherwise prints that it is skipped, visibly.
+pub fn require_root(test: &str) -> bool {
+    if is_root() {
+        true
+    } else {
+        println!("skipped: {test} needs root (it switches users)");
+        eprintln!("skipped: {test} needs root (it switches users)");
+        false
+    }
+}
+
+/// Runs `cmd` to completion with a deadline, capturing its output. A launcher that
+/// hangs is killed and the test fails.
+pub fn run(cmd: &mut Command) -> Output {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    wait_output(child, DEADLINE)
+}
+
+/// Collects a child's output, killing it if it outlives `deadline`.
+pub fn wait_output(mut child: Child, deadline: Duration) -> Output {
+    let pid = child.id();
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    // Read both pipes on threads so a chatty child cannot block on a full pipe.
+    let out = std::thread::spawn(move || read_all(stdout.as_mut()));
+    let err = std::thread::spawn(move || read_all(stderr.as_mut()));
+    if !wait_exit(pid, deadline) {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("pid {pid} did not finish within {deadline:?}");
+    }
+    let status = child.wait().expect("wait for child");
+    Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    }
+}
+
+fn read_all(r: Option<&mut impl Read>) -> Vec<u8> {
+    let mut buf = Vec::new();
+    if let Some(r) = r {
+        let _ = r.read_to_end(&mut buf);
+    }
+    buf
+}
+
+/// Text of a captured stream.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Panics with the output unless the launcher exited with `code`.
+pub fn expect_code(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "expected exit {code}, got {:?}\nstdout: {}\nstderr: {}",
+        output.status,
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+/// The exit code, for messages.
+pub fn code(status: &ExitStatus) -> Option<i32> {
+    status.code()
+}
+
+/// A pidfd for `pid`; `None` if the process is gone.
+pub fn pidfd(pid: u32) -> Option<OwnedFd> {
+    let pid = libc::pid_t::try_from(pid).ok()?;
+    // SAFETY: pidfd_open(2) takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: the kernel just created this descriptor and nothing else owns it.
+    Some(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Waits until process `pid` has exited (a zombie counts: it is dead), up to `timeout`.
+/// Returns whether it exited. Polls a pidfd: no sleeping.
+pub fn wait_exit(pid: u32, timeout: Duration) -> bool {
+    let Some(fd) = pidfd(pid) else {
+        return true;
+    };
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        match poll(
+            &mut fds,
+            PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX),
+        ) {
+            Ok(n) if n > 0 => return true,
+            Ok(_) if left.is_zero() => return false,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => panic!("poll pidfd of {pid}: {e}"),
+        }
+    }
+}
+
+/// Whether `pid` is a live process (not a zombie, not gone).
+pub fn is_alive(pid: u32) -> bool {
+    match ProcInfo::read(pid) {
+        Ok(info) => info.state != 'Z' && info.state != 'X',
+        Err(_) => false,
+    }
+}
+
+/// Sends SIGKILL to `pid` through a pidfd and waits for it to die.
+pub fn kill_hard(pid: u32) {
+    if let Some(fd) = pidfd(pid) {
+        // SAFETY: pidfd_send_signal(2) with a null siginfo acts like kill(2).
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                fd.as_raw_fd(),
+                libc::SIGKILL,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        wait_exit(pid, DEADLINE);
+    }
+}
+
+/// Sends `signal` to `pid` through a pidfd (so a reused pid is never hit).
+pub fn send_signal(pid: u32, signal: i32) {
+    let fd = pidfd(pid).unwrap_or_else(|| panic!("pid {pid} is gone"));
+    // SAFETY: pidfd_send_signal(2) with a null siginfo acts like kill(2).
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            signal,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    assert_eq!(
+        r,
+        0,
+        "signal {signal} to {pid}: {}",
+        io::Error::last_os_error()
+    );
+}
+
+/// Kills the process on drop, so a failing test leaves nothing running.
+#[derive(Debug)]
+pub struct Killer {
+    pid: u32,
+    /// Pinned at construction: a pid reused after the daemon's death is never hit.
+    fd: Option<OwnedFd>,
+}
+
+impl Killer {
+    /// Takes charge of `pid`.
+    pub fn new(pid: u32) -> Killer {
+        Killer {
+            pid,
+            fd: pidfd(pid),
+        }
+    }
+
+    /// The pid.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+}
+
+impl Drop for Killer {
+    fn drop(&mut self) {
+        if let Some(fd) = &self.fd {
+            // SAFETY: pidfd_send_signal(2) with a null siginfo acts like kill(2); the
+            // pidfd is open for the duration of the call.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    fd.as_raw_fd(),
+                    libc::SIGKILL,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                )
+            };
+            wait_exit(self.pid, DEADLINE);
+        }
+    }
+}
+
+/// The pid a PID file names, if it exists and names one.
+pub fn read_pid_file(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// Whether some process holds the `flock` lock of the file at `path`.
+pub fn is_locked(path: &Path) -> bool {
+    let Ok(file) = File::open(path) else {
+        return false;
+    };
+    match file.try_lock_shared() {
+        Ok(()) => {
+            file.unlock().expect("unlock probe");
+            false
+        }
+        Err(_) => true,
+    }
+}
+
+/// Live processes whose command line contains `marker` (tests put their scratch
+/// directory in every command line, so this finds everything a test started).
+pub fn processes_mentioning(marker: &str) -> Vec<u32> {
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|&pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(marker))
+                .unwrap_or(false)
+        })
+        .filter(|&pid| is_alive(pid))
+        .collect()
+}
+
+/// What `/proc` says about a process.
+#[derive(Clone, Debug)]
+pub struct ProcInfo {
+    /// Pid.
+    pub pid: u32,
+    /// `R`, `S`, `Z`, ...
+    pub state: char,
+    /// Parent pid.
+    pub ppid: u32,
+    /// Process group.
+    pub pgid: u32,
+    /// Session.
+    pub sid: u32,
+    /// Controlling terminal (0: none).
+    pub tty_nr: u64,
+    /// Real, effective, saved, filesystem uid.
+    pub uids: [u32; 4],
+    /// Real, effective, saved, filesystem gid.
+    pub gids: [u32; 4],
+    /// Supplementary groups, sorted.
+    pub groups: Vec<u32>,
+    /// File mode creation mask.
+    pub umask: u32,
+    /// Blocked signals (bit n-1 for signal n).
+    pub sig_blocked: u64,
+    /// Ignored signals.
+    pub sig_ignored: u64,
+    /// Caught signals (handlers installed).
+    pub sig_caught: u64,
+    /// Working directory.
+    pub cwd: PathBuf,
+    /// Open descriptors and what they point at.
+    pub fds: Vec<(i32, String)>,
+    /// The executable.
+    pub exe: PathBuf,
+}
+
+impl ProcInfo {
+    /// Reads `/proc/PID/{stat,status,cwd,fd,exe}`.
+    pub fn read(pid: u32) -> io::Result<ProcInfo> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        // The command name is in parentheses and may contain anything: split after it.
+        let after = &stat[stat
+            .rfind(')')
+            .ok_or_else(|| io::Error::other("bad stat"))?
+            + 2..];
+        let f: Vec<&str> = after.split_whitespace().collect();
+        let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .unwrap_or("")
+                .trim()
+                .to_owned()
+        };
+        let four = |name: &str| {
+            let v: Vec<u32> = field(name)
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            [0, 1, 2, 3].map(|i| v.get(i).copied().unwrap_or(u32::MAX))
+        };
+        let hex = |name: &str| u64::from_str_radix(&field(name), 16).unwrap_or(0);
+        let mut groups: Vec<u32> = field("Groups")
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        groups.sort_unstable();
+        let mut fds = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) {
+            for e in entries.flatten() {
+                if let Some(n) = e.file_name().to_str().and_then(|n| n.parse().ok()) {
+                    let target = std::fs::read_link(e.path())
+                        .map(|t| t.display().to_string())
+                        .unwrap_or_default();
+                    fds.push((n, target));
+                }
+            }
+        }
+        fds.sort();
+        Ok(ProcInfo {
+            pid,
+            state: f.first().and_then(|s| s.chars().next()).unwrap_or('?'),
+            ppid: num(1) as u32,
+            pgid: num(2) as u32,
+            sid: num(3) as u32,
+            tty_nr: num(4),
+            uids: four("Uid"),
+            gids: four("Gid"),
+            groups,
+            umask: u32::from_str_radix(&field("Umask"), 8).unwrap_or(u32::MAX),
+            sig_blocked: hex("SigBlk"),
+            sig_ignored: hex("SigIgn"),
+            sig_caught: hex("SigCgt"),
+            cwd: std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap_or_default(),
+            fds,
+            exe: std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default(),
+        })
+    }
+
+    /// What descriptor `fd` points at, if it is open.
+    pub fn fd(&self, fd: i32) -> Option<&str> {
+        self.fds
+            .iter()
+            .find(|(n, _)| *n == fd)
+            .map(|(_, t)| t.as_str())
+    }
+}
+
+/// The bit of `signal` in a `/proc` signal mask.
+pub fn sig_bit(signal: i32) -> u64 {
+    1 << (signal - 1)
+}
+
+/// The uid and gid of user `nobody` and group `nogroup` (or `nobody`).
+pub fn nobody() -> (u32, u32) {
+    let user = nix::unistd::User::from_name("nobody")
+        .ok()
+        .flatten()
+        .expect("user nobody");
+    let group = nix::unistd::Group::from_name("nogroup")
+        .ok()
+        .flatten()
+        .or_else(|| nix::unistd::Group::from_name("nobody").ok().flatten())
+        .expect("group nogroup");
+    (user.uid.as_raw(), group.gid.as_raw())
+}
+
+/// A pseudo-terminal: the launcher is started as the leader of a new session with the
+/// terminal's slave side as its controlling terminal and stdio.
+#[derive(Debug)]
+pub struct Pty {
+    master: OwnedFd,
+    slave: OwnedFd,
+}
+
+impl Pty {
+    /// Opens one.
+    pub fn open() -> Pty {
+        let pty = nix::pty::openpty(None, None).expect("openpty");
+        Pty {
+            master: pty.master,
+            slave: pty.slave,
+        }
+    }
+
+    /// Makes `cmd` run with this terminal as its controlling terminal and stdio.
+    pub fn attach(&self, cmd: &mut Command) {
+        use std::os::unix::process::CommandExt;
+        let slave = self.slave.try_clone().expect("dup pty slave");
+        cmd.stdin(Stdio::from(slave.try_clone().expect("dup")))
+            .stdout(Stdio::from(slave.try_clone().expect("dup")))
+            .stderr(Stdio::from(slave));
+        let become_session_leader = || {
+            nix::unistd::setsid().map_err(io::Error::from)?;
+            // SAFETY: TIOCSCTTY on descriptor 0 (the terminal) with argument 0 is its
+            // documented use; it touches no memory of ours.
+            if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        };
+        // SAFETY: the closure runs between fork and exec and makes only
+        // async-signal-safe calls (setsid, ioctl); it allocates nothing.
+        unsafe { cmd.pre_exec(become_session_leader) };
+    }
+
+    /// The terminal's device number, as `/proc/PID/stat` shows it in `tty_nr`.
+    pub fn device(&self) -> u64 {
+        nix::sys::stat::fstat(&self.slave)
+            .expect("fstat pty")
+            .st_rdev
+    }
+
+    /// Reads what the processes on the terminal wrote so far (non-blocking).
+    pub fn drain(&self) -> String {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let mut fds = [PollFd::new(self.master.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, PollTimeout::ZERO) {
+                Ok(n) if n > 0 => match nix::unistd::read(&self.master, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => out.extend_from_slice(&buf[..n]),
+                },
+                _ => break,
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// Runs `cmd` with `pty` attached, waits for it (with the deadline), and returns its
+/// pid and exit status.
+pub fn run_on_pty(cmd: &mut Command, pty: &Pty) -> (u32, ExitStatus) {
+    pty.attach(cmd);
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let pid = child.id();
+    if !wait_exit(pid, DEADLINE) {
+        let _ = child.kill();
+        panic!("launcher {pid} on a pty did not finish");
+    }
+    (pid, child.wait().expect("wait"))
+}
