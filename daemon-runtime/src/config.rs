@@ -80,18 +80,22 @@ impl Config {
                 });
             }
         };
+        Config::from_bytes(Some(path.to_owned()), bytes).map(Some)
+    }
+
+    fn from_bytes(path: Option<PathBuf>, bytes: Vec<u8>) -> Result<Config, Error> {
         let text = String::from_utf8(bytes).map_err(|e| {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             // The valid prefix is UTF-8 by definition; the position is that of the first bad byte.
             let (line, column) = line_column(std::str::from_utf8(valid).unwrap_or(""), valid.len());
             Error::ConfigParse {
-                path: Some(path.to_owned()),
+                path: path.clone(),
                 line: Some(line),
                 column: Some(column),
                 message: "the file is not valid UTF-8".to_owned(),
             }
         })?;
-        Config::parse_text(Some(path.to_owned()), text).map(Some)
+        Config::parse_text(path, text)
     }
 
     /// Parses TOML text that did not come from a file (for tests and embedded defaults).
@@ -130,7 +134,16 @@ impl Config {
             section: PhantomData,
         }
         .deserialize(deserializer)
-        .map_err(|e| self.error(e))
+        .map_err(|e| {
+            let key = e.span().and_then(|span| key_at(&self.text, span.start));
+            let mut error = self.error(e);
+            if let (Some(key), Error::ConfigParse { message, .. }) = (key, &mut error)
+                && !message.starts_with("unknown field")
+            {
+                *message = format!("invalid value for `{key}`: {message}");
+            }
+            error
+        })
     }
 
     /// The `[daemon]` section as a settings layer, with the line of each key.
@@ -158,6 +171,12 @@ impl Config {
     }
 
     fn error(&self, e: toml::de::Error) -> Error {
+        let mut message = e.message().trim_end().to_owned();
+        if message.contains("leading zero") {
+            // `umask = 027`: TOML has no C-style octal.
+            message
+                .push_str(" (TOML integers cannot start with 0: write octal as 0o027 or \"027\")");
+        }
         let (line, column) = match e.span() {
             Some(span) => {
                 let (l, c) = line_column(&self.text, span.start);
@@ -169,9 +188,24 @@ impl Config {
             path: self.path.clone(),
             line,
             column,
-            message: e.message().trim_end().to_owned(),
+            message,
         }
     }
+}
+
+/// The key of the `key = value` line holding byte `offset`, if the line is one.
+fn key_at(text: &str, offset: usize) -> Option<&str> {
+    let start = text[..offset.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line = text[start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
+    let bare = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    bare.then_some(key)
 }
 
 /// 1-based line and column (in characters) of byte `offset` in `text`.
@@ -247,7 +281,7 @@ impl KeyLines {
 }
 
 #[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a table of daemon settings")]
 struct DaemonSection {
     name: Option<Spanned<String>>,
     user: Option<Spanned<NameOrId>>,
@@ -333,14 +367,11 @@ impl<'de> Deserialize<'de> for Umask {
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Umask, E> {
                 match u32::try_from(v) {
                     Ok(v) if v <= 0o777 => Ok(Umask(v)),
-                    _ => Err(E::custom(format!(
-                        "invalid umask {v} ({}): a umask is at most 0o777",
-                        if v < 0 {
-                            "negative".to_owned()
-                        } else {
-                            format!("0o{v:o}")
-                        }
+                    Ok(v) => Err(E::custom(format!(
+                        "0o{v:o} (decimal {v}) is above 0o777; write a umask in octal, as \
+                         0o027 or \"027\""
                     ))),
+                    Err(_) => Err(E::custom(format!("a umask cannot be negative ({v})"))),
                 }
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Umask, E> {
@@ -354,17 +385,18 @@ impl<'de> Deserialize<'de> for Umask {
 /// Parses a umask written as octal text: `027`, `0o027`, `0027` or `7`.
 ///
 /// Shared by the config file's string form and the `--umask` flag, so both read a umask
-/// the way the shell's `umask` builtin does.
+/// the way the shell's `umask` builtin does. The error says why, for the caller to
+/// put after the value and its source.
 pub fn parse_umask(text: &str) -> Result<u32, String> {
     let digits = text.strip_prefix("0o").unwrap_or(text);
     if digits.is_empty() || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
         return Err(format!(
-            "invalid umask `{text}`: expected octal digits such as 027 or 0o027"
+            "`{text}` is not octal; write a umask as 027 or 0o027"
         ));
     }
     match u32::from_str_radix(digits, 8) {
         Ok(v) if v <= 0o777 => Ok(v),
-        _ => Err(format!("invalid umask `{text}`: a umask is at most 0o777")),
+        _ => Err(format!("`{text}` is above 0o777")),
     }
 }
 
@@ -474,7 +506,8 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "config, line 2, column 8: invalid type: string \"x\", expected u16"
+            "config, line 2, column 8: invalid value for `port`: invalid type: string \"x\", \
+             expected u16"
         );
     }
 
@@ -483,17 +516,145 @@ mod tests {
         assert_eq!(parse_umask("027"), Ok(0o27));
         assert_eq!(parse_umask("0o777"), Ok(0o777));
         assert_eq!(parse_umask("0"), Ok(0));
-        assert_eq!(
-            parse_umask("1000"),
-            Err("invalid umask `1000`: a umask is at most 0o777".into())
-        );
+        assert_eq!(parse_umask("1000"), Err("`1000` is above 0o777".into()));
         assert_eq!(
             parse_umask("8"),
-            Err("invalid umask `8`: expected octal digits such as 027 or 0o027".into())
+            Err("`8` is not octal; write a umask as 027 or 0o027".into())
         );
         assert!(parse_umask("").is_err());
         assert!(parse_umask("0o").is_err());
         assert!(parse_umask("99999999999999999999").is_err());
+    }
+
+    /// The exact text of the errors a system administrator meets most.
+    #[test]
+    fn error_messages() {
+        let err = |text: &str| {
+            Config::from_bytes(Some("/etc/app.toml".into()), text.as_bytes().to_vec())
+                .and_then(|c| c.daemon_options())
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err("[daemon]\nuser = \"nobody\"\nusr = \"x\"\n"),
+            "config file /etc/app.toml, line 3, column 1: unknown key `usr` in [daemon]; \
+             expected one of `name`, `user`, `group`, `dir`, `pid_file`, `umask`, `stdout`, \
+             `stderr`, `chroot`, `stop_timeout`, `start_timeout`"
+        );
+        assert_eq!(
+            err("[daemon]\numask = 0o1000\n"),
+            "config file /etc/app.toml, line 2, column 9: invalid value for `umask`: 0o1000 \
+             (decimal 512) is above 0o777; write a umask in octal, as 0o027 or \"027\""
+        );
+        assert_eq!(
+            err("[daemon]\numask = \"9\"\n"),
+            "config file /etc/app.toml, line 2, column 9: invalid value for `umask`: `9` is \
+             not octal; write a umask as 027 or 0o027"
+        );
+        assert_eq!(
+            err("[daemon]\numask = 022\n"),
+            "config file /etc/app.toml, line 2, column 9: unexpected leading zero, expected \
+             nothing (TOML integers cannot start with 0: write octal as 0o027 or \"027\")"
+        );
+        assert_eq!(
+            err("[daemon]\ndir = 5\n"),
+            "config file /etc/app.toml, line 2, column 7: invalid value for `dir`: invalid \
+             type: integer `5`, expected path string"
+        );
+        assert_eq!(
+            err("[daemon]\nstop_timeout = \"soon\"\n"),
+            "config file /etc/app.toml, line 2, column 16: invalid value for `stop_timeout`: \
+             invalid type: string \"soon\", expected a number of seconds, such as 10 or 2.5"
+        );
+        assert_eq!(
+            err("daemon = 5\n"),
+            "config file /etc/app.toml, line 1, column 10: invalid value for `daemon`: invalid \
+             type: integer `5`, expected a table of daemon settings"
+        );
+        assert_eq!(
+            err("[daemon\nuser = 1\n"),
+            "config file /etc/app.toml, line 1, column 8: unclosed table, expected `]`"
+        );
+        assert_eq!(
+            err("[daemon]\nuser = \"a\"\n\u{e9}\u{ff}"),
+            "config file /etc/app.toml, line 3, column 3: key with no value, expected `=`"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_located() {
+        let err = Config::from_bytes(None, b"[daemon]\nuser = \"\xff\"\n".to_vec()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config, line 2, column 9: the file is not valid UTF-8"
+        );
+    }
+
+    #[test]
+    fn missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("none.toml");
+        assert!(Config::load(&path, false).unwrap().is_none());
+        let err = Config::load(&path, true).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot read config file {}: No such file or directory (os error 2)",
+                path.display()
+            )
+        );
+        assert_eq!(err.exit_code(), crate::error::exit::NOINPUT);
+    }
+
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any bytes: a config or an error, never a panic.
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+                let _ = Config::from_bytes(None, bytes).and_then(|c| c.daemon_options());
+            }
+
+            /// TOML-shaped text built from the real keys and all kinds of values: a
+            /// config or an error, never a panic; what parses is within bounds.
+            #[test]
+            fn arbitrary_daemon_sections_never_panic(
+                header in prop_oneof!["\\[daemon\\]", "\\[[a-z]{1,6}\\]", ""],
+                entries in prop::collection::vec(
+                    (
+                        prop_oneof![
+                            prop::sample::select(DAEMON_KEYS).prop_map(str::to_owned),
+                            "[a-z_]{1,12}",
+                        ],
+                        prop_oneof![
+                            any::<i64>().prop_map(|v| v.to_string()),
+                            "-?[0-9]{1,20}",
+                            "0o[0-7]{1,12}",
+                            any::<f64>().prop_map(|v| format!("{v:?}")),
+                            "\"[ -~]{0,16}\"",
+                            "[a-z\\[\\]{}=\"' .0-9]{0,12}",
+                            any::<bool>().prop_map(|b| b.to_string()),
+                        ],
+                    ),
+                    0..8,
+                ),
+            ) {
+                let mut text = format!("{header}\n");
+                for (key, value) in &entries {
+                    text.push_str(&format!("{key} = {value}\n"));
+                }
+                if let Ok((options, lines)) = Config::from_toml(&text).and_then(|c| c.daemon_options()) {
+                    if options.user.is_some() {
+                        prop_assert!(lines.line_of("user") > 0);
+                    }
+                    if let Some(mask) = options.umask {
+                        prop_assert!(mask <= 0o777);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
