@@ -102,6 +102,9 @@ struct Cli {
     /// Print "reloaded N" on each SIGHUP.
     #[arg(long)]
     reload_hook: bool,
+    /// With --reload-hook: also write "reloaded N" to this FIFO after printing it.
+    #[arg(long)]
+    reload_notify: Option<PathBuf>,
     /// Panic once started, after printing "started".
     #[arg(long)]
     panic: bool,
@@ -220,9 +223,17 @@ fn run<T>(cli: Cli, daemon: Daemon<T>, manual: bool) {
     let shutdown = cli.graceful.then(|| daemon.shutdown());
     if cli.reload_hook {
         let count = std::sync::atomic::AtomicU64::new(0);
+        let notify = cli.reload_notify.clone();
         daemon_runtime::on_reload(move || {
             let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
             println!("reloaded {n}");
+            let _ = std::io::stdout().flush();
+            if let Some(fifo) = &notify {
+                let _ = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(fifo)
+                    .and_then(|mut f| writeln!(f, "reloaded {n}"));
+            }
         });
     }
     if cli.ignore_term {

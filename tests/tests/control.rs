@@ -1,0 +1,327 @@
+//! stop, status, restart and reload of real daemons, from the same binary; and the
+//! rule that only the process holding the PID file's lock is ever signalled.
+
+mod common;
+
+use std::io::BufRead;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Child, Command, Stdio};
+
+use common::{pid_file, probe, start};
+use daemon_tests::{
+    DEADLINE, Killer, ProcInfo, Scratch, expect_code, is_alive, is_root, read_pid_file, run,
+    send_signal, text, wait_exit,
+};
+
+/// A long-lived process that is not the daemon: the "stranger" a stale PID file names.
+fn stranger() -> (Child, Killer) {
+    let child = Command::new("sleep")
+        .arg("600")
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let killer = Killer::new(child.id());
+    (child, killer)
+}
+
+#[test]
+fn stop_terminates_the_daemon_and_the_pid_file_is_gone() {
+    let scratch = Scratch::new("stop");
+    let daemon = start(&scratch, probe(&scratch).arg("--daemon"));
+    let out = run(probe(&scratch).arg("--stop"));
+    expect_code(&out, 0);
+    assert_eq!(
+        text(&out.stdout).trim_end(),
+        format!("probe stopped (pid {})", daemon.pid)
+    );
+    // `stop` returned: the daemon must already be dead, its file gone.
+    assert!(
+        !is_alive(daemon.pid),
+        "daemon still alive after stop returned"
+    );
+    assert!(!pid_file(&scratch).exists());
+}
+
+#[test]
+fn stop_of_a_graceful_daemon_waits_for_its_own_exit() {
+    let scratch = Scratch::new("stop-graceful");
+    let log = scratch.join("log");
+    let daemon = start(
+        &scratch,
+        probe(&scratch)
+            .args(["--daemon", "--graceful", "--log"])
+            .arg(&log),
+    );
+    let out = run(probe(&scratch).arg("--stop"));
+    expect_code(&out, 0);
+    assert!(!is_alive(daemon.pid));
+    assert!(!pid_file(&scratch).exists());
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("shutdown requested by Some(SIGTERM)"), "{log}");
+}
+
+#[test]
+fn stop_kills_a_daemon_that_ignores_sigterm_after_the_timeout() {
+    let scratch = Scratch::new("stop-kill");
+    let daemon = start(
+        &scratch,
+        probe(&scratch).args(["--daemon", "--ignore-term"]),
+    );
+    let out = run(probe(&scratch).args(["--stop", "--stop-timeout", "0.3"]));
+    expect_code(&out, 0);
+    assert_eq!(
+        text(&out.stdout).trim_end(),
+        format!(
+            "probe did not exit after SIGTERM; killed it with SIGKILL (pid {})",
+            daemon.pid
+        )
+    );
+    assert!(!is_alive(daemon.pid));
+    assert!(
+        !pid_file(&scratch).exists(),
+        "stop removes what SIGKILL left"
+    );
+}
+
+#[test]
+fn stop_when_not_running_succeeds() {
+    let scratch = Scratch::new("stop-idle");
+    let out = run(probe(&scratch).arg("--stop"));
+    expect_code(&out, 0);
+    assert_eq!(text(&out.stdout).trim_end(), "probe is not running");
+}
+
+#[test]
+fn status_in_each_of_its_four_states() {
+    let scratch = Scratch::new("status");
+    let path = pid_file(&scratch);
+
+    let out = run(probe(&scratch).arg("--status"));
+    expect_code(&out, 3);
+    assert_eq!(text(&out.stdout).trim_end(), "probe is not running");
+
+    let daemon = start(&scratch, probe(&scratch).arg("--daemon"));
+    let out = run(probe(&scratch).arg("--status"));
+    expect_code(&out, 0);
+    assert_eq!(
+        text(&out.stdout).trim_end(),
+        format!("probe is running (pid {})", daemon.pid)
+    );
+
+    send_signal(daemon.pid, libc::SIGKILL);
+    assert!(wait_exit(daemon.pid, DEADLINE));
+    let out = run(probe(&scratch).arg("--status"));
+    expect_code(&out, 1);
+    assert_eq!(
+        text(&out.stdout).trim_end(),
+        format!(
+            "probe is not running, but its PID file {} is still there; it names pid {}, which \
+             is not the daemon (the file's lock is free)",
+            path.display(),
+            daemon.pid
+        )
+    );
+
+    // Unknown: the PID file cannot be read.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut cmd = probe(&scratch);
+    cmd.arg("--status");
+    if is_root() {
+        use std::os::unix::process::CommandExt;
+        let (uid, gid) = daemon_tests::nobody();
+        cmd.uid(uid).gid(gid);
+    } else {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+    }
+    let out = run(&mut cmd);
+    expect_code(&out, 4);
+    assert_eq!(
+        text(&out.stdout).trim_end(),
+        format!(
+            "cannot tell whether probe runs: cannot read PID file {}: Permission denied (os \
+             error 13)",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn restart_gives_a_new_pid_with_the_same_settings() {
+    let scratch = Scratch::new("restart");
+    let work = scratch.join("work");
+    std::fs::create_dir(&work).unwrap();
+    let settings = |cmd: &mut Command| {
+        cmd.args(["--umask", "077", "--dir"]).arg(&work);
+    };
+    let mut first = probe(&scratch);
+    settings(first.arg("--daemon"));
+    let first = start(&scratch, &mut first);
+
+    let mut restart = probe(&scratch);
+    settings(restart.arg("--restart"));
+    let out = run(&mut restart);
+    expect_code(&out, 0);
+    let second = read_pid_file(&pid_file(&scratch)).expect("a new daemon");
+    let _killer = Killer::new(second);
+    assert_ne!(second, first.pid);
+    assert!(!is_alive(first.pid), "the old daemon survived the restart");
+    let info = ProcInfo::read(second).unwrap();
+    assert_eq!(info.cwd, work);
+    assert_eq!(info.umask, 0o077);
+    assert!(daemon_tests::is_locked(&pid_file(&scratch)));
+
+    // Restart of a stopped daemon just starts it.
+    send_signal(second, libc::SIGTERM);
+    assert!(wait_exit(second, DEADLINE));
+    let out = run(probe(&scratch).arg("--restart"));
+    expect_code(&out, 0);
+    let third = read_pid_file(&pid_file(&scratch)).expect("started");
+    let _killer = Killer::new(third);
+    assert!(is_alive(third));
+}
+
+#[test]
+fn reload_runs_the_hook_and_reopens_a_rotated_log() {
+    let scratch = Scratch::new("reload");
+    let log = scratch.join("probe.log");
+    let fifo = scratch.join("reloaded");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let daemon = start(
+        &scratch,
+        probe(&scratch)
+            .args(["--daemon", "--reload-hook", "--log"])
+            .arg(&log)
+            .arg("--reload-notify")
+            .arg(&fifo),
+    );
+    // logrotate without copytruncate: move the file away, then SIGHUP.
+    let rotated = scratch.join("probe.log.1");
+    std::fs::rename(&log, &rotated).unwrap();
+    let out = run(probe(&scratch).arg("--reload"));
+    expect_code(&out, 0);
+    assert_eq!(
+        text(&out.stdout).trim_end(),
+        format!("sent SIGHUP to probe (pid {})", daemon.pid)
+    );
+    // The hook writes to the FIFO after printing: once read, the line is in the log.
+    let mut note = String::new();
+    std::io::BufReader::new(std::fs::File::open(&fifo).unwrap())
+        .read_line(&mut note)
+        .unwrap();
+    assert_eq!(note.trim_end(), "reloaded 1");
+    let fresh = std::fs::read_to_string(&log).expect("the log was reopened at its path");
+    assert!(fresh.contains("reloaded 1"), "{fresh}");
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    assert!(old.contains("started pid="), "{old}");
+    assert!(!old.contains("reloaded"), "{old}");
+    let info = ProcInfo::read(daemon.pid).unwrap();
+    let log_name = log.display().to_string();
+    assert_eq!(info.fd(1), Some(log_name.as_str()));
+    assert_eq!(info.fd(2), Some(log_name.as_str()));
+    assert!(is_alive(daemon.pid));
+}
+
+#[test]
+fn reload_of_a_stopped_daemon_fails_with_lsb_7() {
+    let scratch = Scratch::new("reload-idle");
+    let out = run(probe(&scratch).arg("--reload"));
+    expect_code(&out, 7);
+    assert_eq!(text(&out.stderr).trim_end(), "probe is not running");
+}
+
+#[test]
+fn stale_file_naming_a_live_stranger_is_never_signalled() {
+    let scratch = Scratch::new("stranger");
+    let path = pid_file(&scratch);
+    let (sleeper, _killer) = stranger();
+    std::fs::write(&path, format!("{}\n", sleeper.id())).unwrap();
+
+    let out = run(probe(&scratch).arg("--status"));
+    expect_code(&out, 1);
+    assert!(text(&out.stdout).contains("which is not the daemon"));
+
+    let out = run(probe(&scratch).arg("--reload"));
+    expect_code(&out, 7);
+    assert!(is_alive(sleeper.id()), "reload signalled a stranger");
+
+    let out = run(probe(&scratch).arg("--stop"));
+    expect_code(&out, 0);
+    assert_eq!(
+        text(&out.stdout).trim_end(),
+        format!(
+            "probe is not running; removed its stale PID file {} (it named pid {}, which was \
+             not signalled)",
+            path.display(),
+            sleeper.id()
+        )
+    );
+    assert!(is_alive(sleeper.id()), "stop signalled a stranger");
+    assert!(!path.exists());
+}
+
+#[test]
+fn locked_file_naming_a_process_that_does_not_hold_it_is_refused() {
+    let scratch = Scratch::new("impostor");
+    let path = pid_file(&scratch);
+    let (sleeper, _killer) = stranger();
+    std::fs::write(&path, format!("{}\n", sleeper.id())).unwrap();
+    // Someone (this test) holds the lock, but the pid in the file is another process.
+    let holder = std::fs::File::open(&path).unwrap();
+    holder.lock().unwrap();
+
+    let out = run(probe(&scratch).arg("--stop"));
+    expect_code(&out, 1);
+    assert_eq!(
+        text(&out.stderr).trim_end(),
+        format!(
+            "cannot stop probe: PID file {} names pid {}, but that process does not hold the \
+             file; refusing to signal it",
+            path.display(),
+            sleeper.id()
+        )
+    );
+    assert!(is_alive(sleeper.id()));
+    let out = run(probe(&scratch).arg("--status"));
+    expect_code(&out, 4);
+    assert!(is_alive(sleeper.id()));
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        format!("{}\n", sleeper.id())
+    );
+}
+
+#[test]
+fn stop_after_sigkill_removes_the_stale_file() {
+    let scratch = Scratch::new("stop-stale");
+    let daemon = start(&scratch, probe(&scratch).arg("--daemon"));
+    send_signal(daemon.pid, libc::SIGKILL);
+    assert!(wait_exit(daemon.pid, DEADLINE));
+    let out = run(probe(&scratch).arg("--stop"));
+    expect_code(&out, 0);
+    assert!(
+        text(&out.stdout).starts_with("probe is not running; removed its stale PID file"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!pid_file(&scratch).exists());
+}
+
+#[test]
+fn control_without_a_pid_file_is_a_clear_error() {
+    for (action, verb) in [
+        ("--stop", "stop"),
+        ("--reload", "reload"),
+        ("--restart", "restart"),
+    ] {
+        let out = run(Command::new(env!("CARGO_BIN_EXE_probe")).arg(action));
+        expect_code(&out, 78);
+        assert_eq!(
+            text(&out.stderr).trim_end(),
+            format!(
+                "cannot {verb} probe: no PID file is configured (set pid_file or pass --pid-file)"
+            )
+        );
+    }
+    let out = run(Command::new(env!("CARGO_BIN_EXE_probe")).arg("--status"));
+    expect_code(&out, 4);
+}
