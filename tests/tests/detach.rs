@@ -295,3 +295,37 @@ fn not_root_cannot_switch_user() {
     let out = daemon_tests::run(probe(&scratch).args(["--daemon", "--user", "nobody"]));
     daemon_tests::expect_code(&out, 77);
 }
+
+#[test]
+fn each_step_is_logged_at_debug_level() {
+    let scratch = Scratch::new("logging");
+    let log = scratch.join("log");
+    let mut cmd = probe(&scratch);
+    cmd.args(["--daemon", "--verbose", "--log"]).arg(&log);
+    if is_root() {
+        cmd.args(["--user", "nobody"]);
+    }
+    let daemon = start(&scratch, &mut cmd);
+    // Before the fork, on the launcher's stderr.
+    let launcher = daemon_tests::text(&daemon.launcher.stderr);
+    assert!(
+        launcher.contains(&format!("DEBUG: locked PID file {}", pid_file(&scratch).display())),
+        "{launcher}"
+    );
+    assert!(launcher.contains("DEBUG: daemon ready (pid "), "{launcher}");
+    // The daemon's steps before stdio is redirected still reach the terminal.
+    assert!(launcher.contains("DEBUG: working directory is /"), "{launcher}");
+    assert!(launcher.contains("DEBUG: umask is 027"), "{launcher}");
+    // After that, the daemon's log file.
+    let text = std::fs::read_to_string(&log).unwrap();
+    for needle in [
+        format!("DEBUG: detached: pid {}", daemon.pid),
+        format!("DEBUG: wrote pid {} to {}", daemon.pid, pid_file(&scratch).display()),
+        "DEBUG: reported ready to the launching process".to_owned(),
+    ] {
+        assert!(text.contains(&needle), "missing {needle:?} in:\n{text}");
+    }
+    if is_root() {
+        assert!(text.contains("DEBUG: switched to nobody (uid 65534"), "{text}");
+    }
+}

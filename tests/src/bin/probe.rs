@@ -108,10 +108,30 @@ struct Cli {
     /// Panic once started, after printing "started".
     #[arg(long)]
     panic: bool,
+    /// Log the runtime's debug messages to stderr.
+    #[arg(long)]
+    verbose: bool,
+}
+
+/// Writes every log record to stderr (the log file, once detached).
+struct StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        eprintln!("{}: {}", record.level(), record.args());
+    }
+    fn flush(&self) {}
 }
 
 fn main() {
     let cli = Cli::parse();
+    if cli.verbose {
+        log::set_logger(&StderrLogger).expect("logger");
+        log::set_max_level(log::LevelFilter::Debug);
+    }
     let mut builder = Daemon::builder().args(cli.daemon.clone());
     if let Some(log) = &cli.log {
         builder = builder.stdout(log).stderr(log);
