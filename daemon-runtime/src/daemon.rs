@@ -290,42 +290,48 @@ impl<T> Builder<T> {
     /// [`Daemon`] in the daemon process; `--stop`, `--status`, `--restart` (in the
     /// launcher) and `--reload` print their outcome and exit the process with its status.
     /// Any error is printed as `name: message` and exits with the error's code (see
-    /// [`exit`](crate::exit)).
+    /// [`exit`](crate::exit)); `--status` exits 4 on any error, as LSB asks.
     pub fn launch(self) -> Daemon<T> {
         let name = self.display_name();
         let action = self.args.as_ref().map_or(Action::Start, DaemonArgs::action);
-        let settings = || self.settings().unwrap_or_else(|e| e.exit(&name));
+        let verb = match action {
+            Action::Start => return self.start().unwrap_or_else(|e| e.exit(&name)),
+            Action::Restart => return self.restart().unwrap_or_else(|e| e.exit(&name)),
+            Action::Stop => "stop",
+            Action::Status => "check",
+            Action::Reload => "reload",
+        };
+        let (settings, path) = self.control_target(verb).unwrap_or_else(|e| {
+            e.report(&name);
+            std::process::exit(if action == Action::Status {
+                4
+            } else {
+                e.exit_code()
+            })
+        });
+        let name = &settings.name.value;
         match action {
-            Action::Start => self.start().unwrap_or_else(|e| e.exit(&name)),
-            Action::Restart => self.restart().unwrap_or_else(|e| e.exit(&name)),
             Action::Stop => {
-                let s = settings();
-                let outcome = self.stop().unwrap_or_else(|e| e.exit(&s.name.value));
-                println!("{}", outcome.describe(&s.name.value, &pid_file_of(&s)));
+                let outcome = control::stop(name, &path, settings.stop_timeout.value)
+                    .unwrap_or_else(|e| e.exit(name));
+                println!("{}", outcome.describe(name, &path));
                 std::process::exit(exit::OK)
             }
             Action::Status => {
-                // LSB: an unknown state (bad settings included) is 4.
-                let s = self.settings().unwrap_or_else(|e| {
-                    eprintln!("{name}: {e}");
-                    std::process::exit(4)
-                });
-                let status = self.status().unwrap_or_else(|e| {
-                    eprintln!("{name}: {e}");
-                    std::process::exit(4)
-                });
-                println!("{}", status.describe(&s.name.value, &pid_file_of(&s)));
+                let status = control::status(&path);
+                println!("{}", status.describe(name, &path));
                 std::process::exit(status.exit_code())
             }
-            Action::Reload => {
-                let s = settings();
-                let pid = self.reload().unwrap_or_else(|e| e.exit(&s.name.value));
-                println!("sent SIGHUP to {} (pid {pid})", s.name.value);
+            _ => {
+                let pid =
+                    control::signal(name, &path, Signal::SIGHUP).unwrap_or_else(|e| e.exit(name));
+                println!("sent SIGHUP to {name} (pid {pid})");
                 std::process::exit(exit::OK)
             }
         }
     }
 
+    /// The settings and the absolute PID file path a control action works on.
     fn control_target(&self, action: &'static str) -> Result<(Settings, PathBuf), Error> {
         let settings = self.settings()?;
         let path = settings
@@ -359,9 +365,10 @@ impl<T> Builder<T> {
 
     /// Stops the daemon if it runs, then starts it detached with the same settings.
     pub fn restart(mut self) -> Result<Daemon<T>, Error> {
-        let (settings, _) = self.control_target("restart")?;
-        let outcome = self.stop()?;
-        log::debug!("{}", outcome.describe(&settings.name.value, Path::new("")));
+        // Without a PID file there is nothing to find the old daemon by.
+        let (settings, path) = self.control_target("restart")?;
+        let outcome = control::stop(&settings.name.value, &path, settings.stop_timeout.value)?;
+        log::debug!("{}", outcome.describe(&settings.name.value, &path));
         self.forced.detach = Some(true);
         self.start()
     }
@@ -543,13 +550,6 @@ fn pid_session() -> String {
 /// The absolute form of `path`, against the current directory.
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
-}
-
-fn pid_file_of(settings: &Settings) -> PathBuf {
-    settings
-        .pid_file
-        .as_ref()
-        .map_or_else(PathBuf::new, |p| absolute(&p.value))
 }
 
 /// Removes the PID file, tells the launcher why the start failed, and exits.

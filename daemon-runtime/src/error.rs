@@ -214,6 +214,12 @@ impl Error {
     ///
     /// This is what the `#[daemonize]` attribute does with an error in the launching process.
     pub fn exit(&self, name: &str) -> ! {
+        self.report(name);
+        std::process::exit(self.exit_code())
+    }
+
+    /// Prints the error on standard error as [`exit`](Self::exit) does, without exiting.
+    pub fn report(&self, name: &str) {
         let names_daemon = matches!(
             self,
             Error::AlreadyRunning { .. }
@@ -226,7 +232,6 @@ impl Error {
         } else {
             eprintln!("{name}: {self}");
         }
-        std::process::exit(self.exit_code())
     }
 
     pub(crate) fn sys(call: impl Into<String>, source: Errno) -> Self {
