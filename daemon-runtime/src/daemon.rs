@@ -403,12 +403,17 @@ impl<T> Builder<T> {
             }
             None => None,
         };
+        let readiness = self.readiness;
         let value = self.run_privileged()?;
         if let Some(identity) = &plan.identity {
             privileges::drop_to(identity)?;
         }
         signals::install()?;
         log::debug!("running in the foreground (pid {pid})");
+        match readiness {
+            Readiness::Auto => readiness::notify_service_manager(pid),
+            Readiness::Manual => set_pending(Pending::ServiceManager(pid)),
+        }
         Ok(Daemon {
             value: Some(value),
             settings,
@@ -521,10 +526,11 @@ impl<T> Builder<T> {
             Err(e) => return Err((notifier, e, guard)),
         };
         match readiness {
-            Readiness::Auto => notifier.ready(),
-            Readiness::Manual => {
-                *NOTIFIER.lock().unwrap_or_else(|e| e.into_inner()) = Some(notifier);
+            Readiness::Auto => {
+                notifier.ready();
+                readiness::notify_service_manager(pid);
             }
+            Readiness::Manual => set_pending(Pending::Launcher(notifier, pid)),
         }
         Ok(Daemon {
             value: Some(value),
@@ -762,7 +768,24 @@ fn open_log(path: &Path, identity: Option<&Identity>) -> io::Result<File> {
 }
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
-static NOTIFIER: Mutex<Option<Notifier>> = Mutex::new(None);
+
+/// Who waits for [`ready`] under [`Readiness::Manual`].
+enum Pending {
+    /// The launching process, through the readiness pipe (and a service manager, if any).
+    Launcher(Notifier, u32),
+    /// Only a service manager, if any: the program runs in the foreground.
+    ServiceManager(u32),
+}
+
+static PENDING: Mutex<Option<Pending>> = Mutex::new(None);
+
+fn set_pending(pending: Pending) {
+    *PENDING.lock().unwrap_or_else(|e| e.into_inner()) = Some(pending);
+}
+
+fn take_pending() -> Option<Pending> {
+    PENDING.lock().unwrap_or_else(|e| e.into_inner()).take()
+}
 
 /// The config file the daemon was started with, if any: the whole document, so the
 /// program reads its own sections without parsing the file again.
@@ -770,29 +793,38 @@ pub fn config() -> Option<&'static Config> {
     CONFIG.get()
 }
 
-/// Tells the launching process that the daemon is ready, with
-/// [`Readiness::Manual`]; the launcher then exits 0. Does nothing in the foreground,
-/// with automatic readiness, or when called again.
+/// Reports readiness, with [`Readiness::Manual`]: the launching process exits 0, and
+/// a service manager listening on `NOTIFY_SOCKET` (systemd's `Type=notify`) is told
+/// `READY=1`. Does nothing with automatic readiness (the runtime reported it) or when
+/// called again.
 pub fn ready() {
-    if let Some(notifier) = NOTIFIER.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        notifier.ready();
+    match take_pending() {
+        Some(Pending::Launcher(notifier, pid)) => {
+            notifier.ready();
+            readiness::notify_service_manager(pid);
+        }
+        Some(Pending::ServiceManager(pid)) => readiness::notify_service_manager(pid),
+        None => {}
     }
 }
 
 /// Whether a launcher still waits for [`ready`].
 pub(crate) fn startup_pending() -> bool {
-    NOTIFIER.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    matches!(
+        *PENDING.lock().unwrap_or_else(|e| e.into_inner()),
+        Some(Pending::Launcher(..))
+    )
 }
 
 /// Reports a start-up failure to a launcher still waiting for readiness. Returns
 /// whether a launcher was waiting.
 pub(crate) fn report_failure(code: i32, message: &str) -> bool {
-    match NOTIFIER.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        Some(notifier) => {
+    match take_pending() {
+        Some(Pending::Launcher(notifier, _)) => {
             notifier.fail(code, message);
             true
         }
-        None => false,
+        _ => false,
     }
 }
 

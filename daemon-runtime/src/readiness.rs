@@ -155,6 +155,41 @@ impl Waiter {
     }
 }
 
+/// Tells a service manager that speaks the `sd_notify` protocol (systemd's
+/// `Type=notify`, and others that set `NOTIFY_SOCKET`) that the service is ready, and
+/// which process is its main one. Does nothing when `NOTIFY_SOCKET` is unset.
+pub(crate) fn notify_service_manager(pid: u32) {
+    let Some(socket) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let message = format!("READY=1\nMAINPID={pid}\n");
+    match send_notification(&socket, message.as_bytes()) {
+        Ok(()) => log::debug!("notified the service manager: ready, main pid {pid}"),
+        Err(e) => log::warn!("cannot notify the service manager at {socket:?}: {e}"),
+    }
+}
+
+fn send_notification(socket: &std::ffi::OsStr, message: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::net::UnixDatagram;
+    let sender = UnixDatagram::unbound()?;
+    match socket.as_bytes() {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        [b'@', name @ ..] => {
+            #[cfg(target_os = "android")]
+            use std::os::android::net::SocketAddrExt;
+            #[cfg(target_os = "linux")]
+            use std::os::linux::net::SocketAddrExt;
+            let address = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
+            sender.send_to_addr(message, &address)?;
+        }
+        _ => {
+            sender.send_to(message, socket)?;
+        }
+    }
+    Ok(())
+}
+
 enum Parsed {
     Incomplete,
     Pid(u32, usize),
