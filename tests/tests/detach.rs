@@ -309,23 +309,36 @@ fn each_step_is_logged_at_debug_level() {
     // Before the fork, on the launcher's stderr.
     let launcher = daemon_tests::text(&daemon.launcher.stderr);
     assert!(
-        launcher.contains(&format!("DEBUG: locked PID file {}", pid_file(&scratch).display())),
+        launcher.contains(&format!(
+            "DEBUG: locked PID file {}",
+            pid_file(&scratch).display()
+        )),
         "{launcher}"
     );
     assert!(launcher.contains("DEBUG: daemon ready (pid "), "{launcher}");
     // The daemon's steps before stdio is redirected still reach the terminal.
-    assert!(launcher.contains("DEBUG: working directory is /"), "{launcher}");
+    assert!(
+        launcher.contains("DEBUG: working directory is /"),
+        "{launcher}"
+    );
     assert!(launcher.contains("DEBUG: umask is 027"), "{launcher}");
     // After that, the daemon's log file.
     let text = std::fs::read_to_string(&log).unwrap();
     for needle in [
         format!("DEBUG: detached: pid {}", daemon.pid),
-        format!("DEBUG: wrote pid {} to {}", daemon.pid, pid_file(&scratch).display()),
+        format!(
+            "DEBUG: wrote pid {} to {}",
+            daemon.pid,
+            pid_file(&scratch).display()
+        ),
         "DEBUG: reported ready to the launching process".to_owned(),
     ] {
         assert!(text.contains(&needle), "missing {needle:?} in:\n{text}");
     }
     if is_root() {
-        assert!(text.contains("DEBUG: switched to nobody (uid 65534"), "{text}");
+        assert!(
+            text.contains("DEBUG: switched to nobody (uid 65534"),
+            "{text}"
+        );
     }
 }
