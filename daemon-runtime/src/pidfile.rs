@@ -15,10 +15,11 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use nix::fcntl::{AtFlags, OFlag, open, openat};
 use nix::sys::stat::{FileStat, Mode, fstat, fstatat};
-use nix::unistd::{UnlinkatFlags, ftruncate, unlinkat};
+use nix::unistd::{Pid, UnlinkatFlags, ftruncate, unlinkat};
 
 use crate::error::Error;
 
@@ -77,16 +78,16 @@ impl PidFile {
             )
             .map_err(|e| err("open", e.into()))?;
             let file = File::from(fd);
-            match file.try_lock() {
+            match lock_or_holder(&file) {
                 Ok(()) => {}
-                Err(TryLockError::WouldBlock) => {
+                Err(Held(pid)) => {
                     return Err(Error::AlreadyRunning {
                         name: daemon_name.to_owned(),
-                        pid: read_pid(&file),
+                        pid,
                         path,
                     });
                 }
-                Err(TryLockError::Error(e)) => return Err(err("lock", e)),
+                Err(Failed(e)) => return Err(err("lock", e)),
             }
             let named = fstatat(&dir, name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW);
             let held = fstat(&file).map_err(|e| err("inspect", e.into()))?;
@@ -145,6 +146,44 @@ impl PidFile {
             log::warn!("a PID file is already active in this process");
         }
         ActiveGuard(())
+    }
+}
+
+/// Why [`lock_or_holder`] did not get the lock.
+enum NotLocked {
+    /// Someone holds it; the file names this pid.
+    Held(Option<u32>),
+    Failed(io::Error),
+}
+use NotLocked::{Failed, Held};
+
+/// Takes the exclusive lock, or says who holds it.
+///
+/// A `--status` or `--stop` run looks at the lock by taking a shared one for an
+/// instant. When the file names no live process, the holder may be such a look
+/// rather than a daemon, so the lock is tried a few more times over a few
+/// milliseconds before the start is refused. A file naming a live process is refused
+/// at once.
+fn lock_or_holder(file: &File) -> Result<(), NotLocked> {
+    let mut wait = Duration::from_millis(1);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(TryLockError::Error(e)) => return Err(Failed(e)),
+            Err(TryLockError::WouldBlock) => {
+                let pid = read_pid(file);
+                let live = pid.is_some_and(|pid| {
+                    // Only a hint to skip the retries; the lock decides.
+                    let r = nix::sys::signal::kill(Pid::from_raw(pid as i32), None);
+                    matches!(r, Ok(()) | Err(nix::errno::Errno::EPERM))
+                });
+                if live || wait > Duration::from_millis(32) {
+                    return Err(Held(pid));
+                }
+                std::thread::sleep(wait);
+                wait *= 2;
+            }
+        }
     }
 }
 
