@@ -6,7 +6,7 @@
 //! is gone, the process may no longer change its groups), and then a check that root
 //! cannot be regained.
 
-use nix::unistd::{Gid, Group, Uid, User, getegid, geteuid, getgroups, setgid, setgroups, setuid};
+use nix::unistd::{Gid, Group, Uid, User, getegid, geteuid, setgid, setuid};
 
 use crate::error::Error;
 use crate::settings::Sourced;
@@ -18,6 +18,8 @@ pub(crate) struct Identity {
     pub(crate) label: String,
     pub(crate) uid: Uid,
     pub(crate) gid: Gid,
+    /// The user's name in the user database, if it has an entry.
+    pub(crate) name: Option<String>,
     /// Supplementary groups: the user's groups from the group database.
     pub(crate) groups: Vec<Gid>,
 }
@@ -60,6 +62,7 @@ pub(crate) fn resolve(
                 ),
                 uid,
                 gid,
+                name,
                 groups,
             }
         }
@@ -69,6 +72,7 @@ pub(crate) fn resolve(
                 label: format!("group {} (gid {})", group.name, group.gid),
                 uid: geteuid(),
                 gid: group.gid,
+                name: None,
                 groups: vec![group.gid],
             }
         }
@@ -145,6 +149,7 @@ fn lookup_group(group: &Sourced<String>) -> Result<ResolvedGroup, Error> {
     }
 }
 
+#[cfg(not(target_vendor = "apple"))]
 fn supplementary_groups(name: &str, gid: Gid) -> Result<Vec<Gid>, Error> {
     let lookup = |source| Error::Lookup {
         what: format!("the groups of user `{name}`"),
@@ -157,12 +162,44 @@ fn supplementary_groups(name: &str, gid: Gid) -> Result<Vec<Gid>, Error> {
     Ok(groups)
 }
 
+/// macOS resolves a user's groups through Open Directory when `initgroups` runs (see
+/// [`set_groups`]); only the primary group is known ahead.
+#[cfg(target_vendor = "apple")]
+fn supplementary_groups(_name: &str, gid: Gid) -> Result<Vec<Gid>, Error> {
+    Ok(vec![gid])
+}
+
+#[cfg(not(target_vendor = "apple"))]
+fn set_groups(identity: &Identity) -> Result<(), Error> {
+    nix::unistd::setgroups(&identity.groups).map_err(|e| Error::sys("setgroups", e))
+}
+
+#[cfg(target_vendor = "apple")]
+fn set_groups(identity: &Identity) -> Result<(), Error> {
+    let r = match &identity.name {
+        Some(name) => {
+            let name = std::ffi::CString::new(name.as_str())
+                .map_err(|_| Error::sys("initgroups", nix::errno::Errno::EINVAL))?;
+            // SAFETY: `name` is a valid C string for the duration of the call.
+            unsafe { libc::initgroups(name.as_ptr(), identity.gid.as_raw() as libc::c_int) }
+        }
+        None => {
+            let gid = identity.gid.as_raw();
+            // SAFETY: one gid, read from a valid local for the duration of the call.
+            unsafe { libc::setgroups(1, &gid) }
+        }
+    };
+    nix::errno::Errno::result(r)
+        .map(drop)
+        .map_err(|e| Error::sys("setgroups", e))
+}
+
 /// Switches the calling process to `identity`: supplementary groups, gid, uid, in that
 /// order, then checks that none of it can be undone.
 ///
 /// As root, `setgid` and `setuid` set the real, effective and saved ids together.
 pub(crate) fn drop_to(identity: &Identity) -> Result<(), Error> {
-    setgroups(&identity.groups).map_err(|e| Error::sys("setgroups", e))?;
+    set_groups(identity)?;
     setgid(identity.gid).map_err(|e| Error::sys(format!("setgid({})", identity.gid), e))?;
     setuid(identity.uid).map_err(|e| Error::sys(format!("setuid({})", identity.uid), e))?;
     verify(identity)?;
@@ -199,11 +236,14 @@ fn verify(identity: &Identity) -> Result<(), Error> {
             return Err(broken("the real, effective and saved gids differ"));
         }
     }
-    let mut now = getgroups().map_err(|e| Error::sys("getgroups", e))?;
-    now.sort_by_key(|g| g.as_raw());
-    now.dedup();
-    if now != identity.groups {
-        return Err(broken("the supplementary groups differ from the user's"));
+    #[cfg(not(target_vendor = "apple"))]
+    {
+        let mut now = nix::unistd::getgroups().map_err(|e| Error::sys("getgroups", e))?;
+        now.sort_by_key(|g| g.as_raw());
+        now.dedup();
+        if now != identity.groups {
+            return Err(broken("the supplementary groups differ from the user's"));
+        }
     }
     Ok(())
 }

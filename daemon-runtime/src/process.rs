@@ -26,15 +26,10 @@ pub(crate) fn thread_count() -> Option<usize> {
         // SAFETY: `proc_taskinfo` is plain data; all-zero bytes are a valid value.
         let mut info: libc::proc_taskinfo = unsafe { std::mem::zeroed() };
         let size = std::mem::size_of::<libc::proc_taskinfo>() as libc::c_int;
+        let pid = std::process::id() as libc::c_int;
         // SAFETY: `info` is a writable buffer of exactly `size` bytes for this flavor.
         let n = unsafe {
-            libc::proc_pidinfo(
-                libc::getpid(),
-                libc::PROC_PIDTASKINFO,
-                0,
-                (&raw mut info).cast(),
-                size,
-            )
+            libc::proc_pidinfo(pid, libc::PROC_PIDTASKINFO, 0, (&raw mut info).cast(), size)
         };
         (n == size).then(|| info.pti_threadnum as usize)
     }
