@@ -23,16 +23,18 @@ fn foreground_program_reports_ready_with_its_pid() {
     let scratch = Scratch::new("notify-fg");
     let path = scratch.join("notify.sock");
     let socket = UnixDatagram::bind(&path).unwrap();
-    let child = probe(&scratch)
+    let mut child = probe(&scratch)
         .env("NOTIFY_SOCKET", &path)
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let _killer = Killer::new(child.id());
+    let killer = Killer::new(child.id());
     assert_eq!(
         receive(&socket),
         format!("READY=1\nMAINPID={}\n", child.id())
     );
+    drop(killer);
+    child.wait().unwrap();
 }
 
 #[test]
@@ -63,14 +65,14 @@ fn manual_readiness_waits_for_the_program() {
     let socket = UnixDatagram::bind(&path).unwrap();
     let fifo = scratch.join("go");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-    let child = probe(&scratch)
+    let mut child = probe(&scratch)
         .arg("--ready-after")
         .arg(&fifo)
         .env("NOTIFY_SOCKET", &path)
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let _killer = Killer::new(child.id());
+    let killer = Killer::new(child.id());
     // Blocks until the program opened the FIFO: it is up and has not called ready().
     let mut go = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
     assert_eq!(read_pid_file(&pid_file(&scratch)), Some(child.id()));
@@ -89,4 +91,6 @@ fn manual_readiness_waits_for_the_program() {
         receive(&socket),
         format!("READY=1\nMAINPID={}\n", child.id())
     );
+    drop(killer);
+    child.wait().unwrap();
 }

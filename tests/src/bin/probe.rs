@@ -49,7 +49,7 @@ struct Cli {
     /// Print the effective settings and exit.
     #[arg(long)]
     print_settings: bool,
-    /// Print the [app] section of the config file (`key = value` lines) once started.
+    /// Print the `[app]` section of the config file (`key = value` lines) once started.
     #[arg(long)]
     print_app_section: bool,
 
