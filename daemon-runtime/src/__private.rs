@@ -12,6 +12,7 @@ use clap::Parser;
 use crate::cli::DaemonArgs;
 use crate::daemon::{Builder, Daemon, report_failure, startup_pending};
 use crate::error::exit;
+use crate::settings::Options;
 
 /// A builder whose code-level values are reported as coming from `#[daemonize]`.
 pub fn builder() -> Builder<()> {
@@ -74,15 +75,25 @@ pub fn main_with_parser<C: Parser, T, R: Outcome>(
 pub fn handler<T, R: Outcome>(
     builder: Builder<T>,
     name: &'static str,
-    args: &DaemonArgs,
+    args: DaemonArgs,
     body: impl FnOnce(T) -> R,
 ) -> R {
-    run(builder.default_name(name), args.clone(), body)
+    run(builder.default_name(name), args, body)
 }
 
-/// Checks at compile time that a handler's arguments carry the daemon flags.
-pub fn daemon_args(args: &DaemonArgs) -> &DaemonArgs {
-    args
+/// The daemon flags of a handler's arguments, copied out before the arguments move into
+/// the body. Taking `&DaemonArgs` makes rustc check the field's type at the parameter.
+pub fn daemon_args(args: &DaemonArgs) -> DaemonArgs {
+    args.clone()
+}
+
+/// `daemon = true`: detach whatever the command line says. `false` forces nothing, so
+/// `--daemon` still detaches.
+pub fn forced_detach(detach: bool) -> Options {
+    Options {
+        detach: detach.then_some(true),
+        ..Options::default()
+    }
 }
 
 fn run<T, R: Outcome>(builder: Builder<T>, args: DaemonArgs, body: impl FnOnce(T) -> R) -> R {

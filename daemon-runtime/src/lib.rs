@@ -43,6 +43,7 @@ pub use cli::{Action, DaemonArgs};
 pub use config::Config;
 pub use control::{Status, Stopped};
 pub use daemon::{Builder, Daemon, Readiness, config, ready};
+pub use daemon_macros::daemonize;
 pub use error::{Error, exit};
 pub use settings::{Options, Origin, Settings, Sourced};
 pub use signals::{Shutdown, ShutdownFuture, on_reload, shutdown};

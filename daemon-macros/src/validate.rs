@@ -1,0 +1,35 @@
+//! Checks between the arguments, and between the arguments and the function's form.
+
+use crate::args::Args;
+use crate::errors::Errors;
+use crate::item::{Form, Function};
+
+/// Records whatever does not fit together.
+pub(crate) fn check(args: &Args, function: &Function, errors: &mut Errors) {
+    if let Some(key) = args.written("args")
+        && !matches!(function.form, Form::Handler(_))
+    {
+        errors.at(
+            key.span(),
+            "`args` applies to subcommand handlers only; `fn main` gets the daemon flags from \
+             the command line itself",
+        );
+    }
+
+    // The same value (literal or expression) for the PID file and a log file: the
+    // daemon's output would overwrite its pid.
+    if let Some(pid_file) = &args.pid_file {
+        for log in [&args.stdout, &args.stderr].into_iter().flatten() {
+            if log.value.to_string() == pid_file.value.to_string() {
+                errors.spanning(
+                    &log.value,
+                    format!(
+                        "`{}` names the same file as `pid_file`: the daemon's output would \
+                         overwrite its pid",
+                        log.key
+                    ),
+                );
+            }
+        }
+    }
+}
