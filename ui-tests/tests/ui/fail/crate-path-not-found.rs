@@ -1,0 +1,4 @@
+use daemon_runtime::daemonize;
+
+#[daemonize(crate = ::daemon_runtim)]
+fn main() {}

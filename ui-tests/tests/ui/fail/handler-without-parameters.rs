@@ -1,0 +1,8 @@
+use daemon_runtime::daemonize;
+
+#[daemonize]
+fn serve() {}
+
+fn main() {
+    serve();
+}

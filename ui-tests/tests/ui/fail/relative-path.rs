@@ -1,0 +1,4 @@
+use daemon_runtime::daemonize;
+
+#[daemonize(pid_file = "hello.pid")]
+fn main() {}

@@ -1,0 +1,4 @@
+use daemon_runtime::daemonize;
+
+#[daemonize(umask = 0o1000)]
+fn main() {}

@@ -1,0 +1,4 @@
+use daemon_runtime::daemonize;
+
+#[daemonize(usr = "nobody")]
+fn main() {}

@@ -1,0 +1,4 @@
+use daemon_runtime::daemonize;
+
+#[daemonize(ready = "later")]
+fn main() {}

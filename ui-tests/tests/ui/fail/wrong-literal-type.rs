@@ -1,0 +1,4 @@
+use daemon_runtime::daemonize;
+
+#[daemonize(umask = "027")]
+fn main() {}
