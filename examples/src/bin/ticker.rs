@@ -7,12 +7,13 @@
 //! ticker --stop
 //! ```
 //!
-//! The PID file and log live in `$XDG_RUNTIME_DIR`, or `/tmp/ticker-<uid>`, so it
-//! runs without root.
+//! The same daemon as `hello`, without the attribute: what `#[daemonize]` expands to,
+//! written by hand. The PID file and log live in a per-user directory
+//! (`daemon_examples::state_dir`), so it runs without root.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use daemon_examples::state_path;
 use daemon_runtime::{Daemon, DaemonArgs};
 
 fn main() {
@@ -21,12 +22,11 @@ fn main() {
         env!("CARGO_PKG_VERSION"),
         Some("Writes a line every second until stopped"),
     );
-    let dir = state_dir();
     let daemon = Daemon::builder()
         .name("ticker")
-        .pid_file(dir.join("ticker.pid"))
-        .stdout(dir.join("ticker.log"))
-        .stderr(dir.join("ticker.log"))
+        .pid_file(state_path("ticker.pid"))
+        .stdout(state_path("ticker.log"))
+        .stderr(state_path("ticker.log"))
         .args(args)
         .launch();
 
@@ -44,19 +44,4 @@ fn main() {
         shutdown.signal()
     );
     // Returning drops `daemon`, which removes the PID file.
-}
-
-/// A per-user directory that exists without root.
-fn state_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from)
-        && dir.is_dir()
-    {
-        return dir;
-    }
-    let dir = PathBuf::from(format!("/tmp/ticker-{}", nix::unistd::getuid()));
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        eprintln!("ticker: cannot create {}: {e}", dir.display());
-        std::process::exit(daemon_runtime::exit::CANTCREAT);
-    }
-    dir
 }
