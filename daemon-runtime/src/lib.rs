@@ -1,11 +1,25 @@
 //! Turn a command-line program into a well-behaved Unix daemon.
 //!
-//! [`Daemon::builder`] configures and starts one: the full daemon(7) sequence (double
-//! fork, new session, closed descriptors, reset signals, `/dev/null` stdio), a locked
-//! PID file that names the daemon itself, privilege drop in the safe order, and a
-//! launching process that exits 0 only once the daemon is ready, or prints why it
-//! failed and exits non-zero. The same builder stops, checks and reloads the running
-//! daemon.
+//! One attribute, [`daemonize`], on `fn main` or on a subcommand handler:
+//!
+//! ```no_run
+//! use daemon_runtime::daemonize;
+//!
+//! #[daemonize(pid_file = "/run/hello.pid", user = "nobody", umask = 0o027)]
+//! fn main() {
+//!     // In the daemon (or the foreground process), as nobody, holding the PID file.
+//!     daemon_runtime::shutdown().wait();
+//! }
+//! ```
+//!
+//! `hello --daemon` runs the full daemon(7) sequence (double fork, new session, closed
+//! descriptors, reset signals, `/dev/null` stdio), writes the daemon's own pid into a
+//! locked PID file, drops privileges in the safe order, and returns 0 only once the
+//! daemon is ready, or prints why it failed and exits non-zero. `--stop`, `--status`,
+//! `--restart` and `--reload` act on the running daemon from the same binary.
+//!
+//! Everything the attribute does is a call into [`Daemon::builder`], which programs can
+//! use directly:
 //!
 //! ```no_run
 //! use daemon_runtime::{Daemon, DaemonArgs};
@@ -23,8 +37,8 @@
 //! ```
 //!
 //! Settings come from, lowest to highest: built-in defaults, code, the `[daemon]`
-//! section of the config file, command-line flags, and values forced in code. See
-//! [`settings`].
+//! section of the config file ([`Config`]), command-line flags ([`DaemonArgs`]), and
+//! values forced in code. See [`settings`].
 #![cfg(unix)]
 
 pub mod cli;
