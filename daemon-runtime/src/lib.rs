@@ -67,3 +67,8 @@ pub mod __private;
 
 /// The TOML crate the config file is parsed with, for [`Config::table`].
 pub use toml;
+
+/// The README's Rust examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
