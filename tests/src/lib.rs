@@ -183,27 +183,10 @@ pub fn is_alive(pid: u32) -> bool {
     }
 }
 
-/// Sends SIGKILL to `pid` through a pidfd and waits for it to die.
-pub fn kill_hard(pid: u32) {
-    if let Some(fd) = pidfd(pid) {
-        // SAFETY: pidfd_send_signal(2) with a null siginfo acts like kill(2).
-        unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                fd.as_raw_fd(),
-                libc::SIGKILL,
-                std::ptr::null::<libc::siginfo_t>(),
-                0,
-            )
-        };
-        wait_exit(pid, DEADLINE);
-    }
-}
-
-/// Sends `signal` to `pid` through a pidfd (so a reused pid is never hit).
-pub fn send_signal(pid: u32, signal: i32) {
-    let fd = pidfd(pid).unwrap_or_else(|| panic!("pid {pid} is gone"));
-    // SAFETY: pidfd_send_signal(2) with a null siginfo acts like kill(2).
+/// Sends `signal` through a pidfd: the process it was opened for, or nothing.
+fn pidfd_signal(fd: &OwnedFd, signal: i32) -> io::Result<()> {
+    // SAFETY: pidfd_send_signal(2) with a null siginfo acts like kill(2); the pidfd is
+    // open for the duration of the call.
     let r = unsafe {
         libc::syscall(
             libc::SYS_pidfd_send_signal,
@@ -213,12 +196,25 @@ pub fn send_signal(pid: u32, signal: i32) {
             0,
         )
     };
-    assert_eq!(
-        r,
-        0,
-        "signal {signal} to {pid}: {}",
-        io::Error::last_os_error()
-    );
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Sends SIGKILL to `pid` through a pidfd and waits for it to die.
+pub fn kill_hard(pid: u32) {
+    if let Some(fd) = pidfd(pid) {
+        let _ = pidfd_signal(&fd, libc::SIGKILL);
+        wait_exit(pid, DEADLINE);
+    }
+}
+
+/// Sends `signal` to `pid` through a pidfd (so a reused pid is never hit).
+pub fn send_signal(pid: u32, signal: i32) {
+    let fd = pidfd(pid).unwrap_or_else(|| panic!("pid {pid} is gone"));
+    pidfd_signal(&fd, signal).unwrap_or_else(|e| panic!("signal {signal} to {pid}: {e}"));
 }
 
 /// Kills the process on drop, so a failing test leaves nothing running.
@@ -247,17 +243,7 @@ impl Killer {
 impl Drop for Killer {
     fn drop(&mut self) {
         if let Some(fd) = &self.fd {
-            // SAFETY: pidfd_send_signal(2) with a null siginfo acts like kill(2); the
-            // pidfd is open for the duration of the call.
-            unsafe {
-                libc::syscall(
-                    libc::SYS_pidfd_send_signal,
-                    fd.as_raw_fd(),
-                    libc::SIGKILL,
-                    std::ptr::null::<libc::siginfo_t>(),
-                    0,
-                )
-            };
+            let _ = pidfd_signal(fd, libc::SIGKILL);
             wait_exit(self.pid, DEADLINE);
         }
     }
