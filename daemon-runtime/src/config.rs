@@ -15,11 +15,13 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 use crate::error::Error;
 use crate::settings::Options;
@@ -48,7 +50,9 @@ pub const DAEMON_KEYS: &[&str] = &[
 pub struct Config {
     path: Option<PathBuf>,
     text: String,
-    table: toml::Table,
+    /// The document as a table, built on first use: a program that never asks for it
+    /// does not link serde's TOML deserializer (about 200 KiB).
+    table: OnceLock<toml::Table>,
 }
 
 impl fmt::Debug for Config {
@@ -104,12 +108,13 @@ impl Config {
     }
 
     fn parse_text(path: Option<PathBuf>, text: String) -> Result<Config, Error> {
-        let mut config = Config {
+        let config = Config {
             path,
             text,
-            table: toml::Table::new(),
+            table: OnceLock::new(),
         };
-        config.table = toml::from_str(&config.text).map_err(|e| config.error(e))?;
+        // A broken file stops the start, whatever sections are read later.
+        DeTable::parse(&config.text).map_err(|e| config.error(e))?;
         Ok(config)
     }
 
@@ -120,7 +125,10 @@ impl Config {
 
     /// The whole document.
     pub fn table(&self) -> &toml::Table {
-        &self.table
+        self.table.get_or_init(|| {
+            // The text parsed when it was loaded, and any valid document is a table.
+            toml::from_str(&self.text).unwrap_or_default()
+        })
     }
 
     /// Deserializes the top-level table `[name]` into the program's own type.
@@ -147,27 +155,143 @@ impl Config {
     }
 
     /// The `[daemon]` section as a settings layer, with the line of each key.
+    ///
+    /// Read from toml's spanned document by hand rather than through serde: the typed
+    /// serde pass costs programs about 200 KiB of code, for eleven keys.
     pub(crate) fn daemon_options(&self) -> Result<(Options, KeyLines), Error> {
-        let section = self
-            .section::<DaemonSection>("daemon")
-            .map_err(|e| match e {
-                // serde says "field"; the file calls them keys, in a section.
-                Error::ConfigParse {
-                    path,
-                    line,
-                    column,
-                    message,
-                } => Error::ConfigParse {
-                    path,
-                    line,
-                    column,
-                    message: message
-                        .replacen("unknown field", "unknown key", 1)
-                        .replacen(", expected one of", " in [daemon]; expected one of", 1),
-                },
-                other => other,
-            })?;
-        Ok(section.unwrap_or_default().into_options(&self.text))
+        let document = DeTable::parse(&self.text).map_err(|e| self.error(e))?;
+        let mut options = Options::default();
+        let mut lines = KeyLines::default();
+        let Some((_, section)) = document
+            .get_ref()
+            .iter()
+            .find(|(key, _)| key.get_ref() == "daemon")
+        else {
+            return Ok((options, lines));
+        };
+        let DeValue::Table(section) = section.get_ref() else {
+            return Err(self.invalid("daemon", section, "a table of daemon settings"));
+        };
+        for (key, value) in section.iter() {
+            let Some(&name) = DAEMON_KEYS.iter().find(|k| **k == key.get_ref()) else {
+                return Err(self.at(
+                    key.span(),
+                    format!(
+                        "unknown key `{}` in [daemon]; expected one of {}",
+                        key.get_ref(),
+                        DAEMON_KEYS
+                            .iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            };
+            lines
+                .lines
+                .push((name, line_column(&self.text, key.span().start).0));
+            let string = || match value.get_ref() {
+                DeValue::String(s) => Ok(s.to_string()),
+                _ => Err(self.invalid(name, value, "a string")),
+            };
+            match name {
+                "name" => options.name = Some(string()?),
+                "user" | "group" => {
+                    let id = match value.get_ref() {
+                        DeValue::String(s) => s.to_string(),
+                        DeValue::Integer(i) => match integer(i).map(u32::try_from) {
+                            Some(Ok(id)) => id.to_string(),
+                            _ => return Err(self.bad(name, value, "the id is out of range")),
+                        },
+                        _ => return Err(self.invalid(name, value, "a name or a numeric id")),
+                    };
+                    *if name == "user" {
+                        &mut options.user
+                    } else {
+                        &mut options.group
+                    } = Some(id);
+                }
+                "umask" => {
+                    let mask = match value.get_ref() {
+                        DeValue::Integer(i) => umask_from_integer(integer(i)),
+                        DeValue::String(s) => parse_umask(s),
+                        _ => {
+                            return Err(self.invalid(
+                                name,
+                                value,
+                                "a umask: an integer such as 0o027, or an octal string such \
+                                 as \"027\"",
+                            ));
+                        }
+                    };
+                    options.umask = Some(mask.map_err(|why| self.bad(name, value, &why))?);
+                }
+                "stop_timeout" | "start_timeout" => {
+                    let seconds = match value.get_ref() {
+                        DeValue::Integer(i) => integer(i).map(|v| v as f64),
+                        DeValue::Float(f) => f.as_str().parse::<f64>().ok(),
+                        _ => {
+                            return Err(self.invalid(
+                                name,
+                                value,
+                                "a number of seconds, such as 10 or 2.5",
+                            ));
+                        }
+                    };
+                    let duration = seconds
+                        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                        .ok_or_else(|| self.invalid(name, value, "a number of seconds >= 0"))?;
+                    *if name == "stop_timeout" {
+                        &mut options.stop_timeout
+                    } else {
+                        &mut options.start_timeout
+                    } = Some(duration);
+                }
+                // The paths: dir, pid_file, stdout, stderr, chroot.
+                _ => {
+                    let path = match value.get_ref() {
+                        DeValue::String(s) => PathBuf::from(s.as_ref()),
+                        _ => return Err(self.invalid(name, value, "a path (a string)")),
+                    };
+                    let slot = match name {
+                        "dir" => &mut options.dir,
+                        "pid_file" => &mut options.pid_file,
+                        "stdout" => &mut options.stdout,
+                        "stderr" => &mut options.stderr,
+                        _ => &mut options.chroot,
+                    };
+                    *slot = Some(path);
+                }
+            }
+        }
+        Ok((options, lines))
+    }
+
+    /// `invalid value for `key`: expected WHAT, found TYPE `raw text``.
+    fn invalid(&self, key: &str, value: &Spanned<DeValue<'_>>, expected: &str) -> Error {
+        let raw = self.text.get(value.span()).unwrap_or("").trim();
+        self.at(
+            value.span(),
+            format!(
+                "invalid value for `{key}`: expected {expected}, found {} `{raw}`",
+                value.get_ref().type_str()
+            ),
+        )
+    }
+
+    /// `invalid value for `key`: WHY`.
+    fn bad(&self, key: &str, value: &Spanned<DeValue<'_>>, why: &str) -> Error {
+        self.at(value.span(), format!("invalid value for `{key}`: {why}"))
+    }
+
+    fn at(&self, span: Range<usize>, message: String) -> Error {
+        let (line, column) = line_column(&self.text, span.start);
+        Error::ConfigParse {
+            path: self.path.clone(),
+            line: Some(line),
+            column: Some(column),
+            message,
+        }
     }
 
     fn error(&self, e: toml::de::Error) -> Error {
@@ -280,105 +404,23 @@ impl KeyLines {
     }
 }
 
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a table of daemon settings")]
-struct DaemonSection {
-    name: Option<Spanned<String>>,
-    user: Option<Spanned<NameOrId>>,
-    group: Option<Spanned<NameOrId>>,
-    dir: Option<Spanned<PathBuf>>,
-    pid_file: Option<Spanned<PathBuf>>,
-    umask: Option<Spanned<Umask>>,
-    stdout: Option<Spanned<PathBuf>>,
-    stderr: Option<Spanned<PathBuf>>,
-    chroot: Option<Spanned<PathBuf>>,
-    stop_timeout: Option<Spanned<Seconds>>,
-    start_timeout: Option<Spanned<Seconds>>,
+/// A TOML integer's value; `None` if it does not fit an `i64`.
+fn integer(i: &toml::de::DeInteger<'_>) -> Option<i64> {
+    i64::from_str_radix(i.as_str(), i.radix()).ok()
 }
 
-impl DaemonSection {
-    fn into_options(self, text: &str) -> (Options, KeyLines) {
-        let mut lines = KeyLines::default();
-        let mut take = |key: &'static str, span: Range<usize>| {
-            lines.lines.push((key, line_column(text, span.start).0));
-        };
-        // Unwraps one spanned value, recording its line.
-        macro_rules! field {
-            ($key:ident) => {
-                self.$key.map(|v| {
-                    take(stringify!($key), v.span());
-                    v.into_inner()
-                })
-            };
-        }
-        let options = Options {
-            name: field!(name),
-            detach: None,
-            user: field!(user).map(|v| v.0),
-            group: field!(group).map(|v| v.0),
-            dir: field!(dir),
-            pid_file: field!(pid_file),
-            umask: field!(umask).map(|v| v.0),
-            stdout: field!(stdout),
-            stderr: field!(stderr),
-            chroot: field!(chroot),
-            stop_timeout: field!(stop_timeout).map(|v| v.0),
-            start_timeout: field!(start_timeout).map(|v| v.0),
-        };
-        (options, lines)
-    }
-}
-
-/// A user or group: a name, or a numeric id written as a TOML integer.
-struct NameOrId(String);
-
-impl<'de> Deserialize<'de> for NameOrId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = NameOrId;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a name or a numeric id")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<NameOrId, E> {
-                Ok(NameOrId(v.to_owned()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<NameOrId, E> {
-                u32::try_from(v)
-                    .map(|id| NameOrId(id.to_string()))
-                    .map_err(|_| E::custom(format!("id {v} is out of range")))
-            }
-        }
-        deserializer.deserialize_any(V)
-    }
-}
-
-/// A umask: a TOML integer (`0o027`, `23`) or an octal string (`"027"`, `"0o027"`).
-struct Umask(u32);
-
-impl<'de> Deserialize<'de> for Umask {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Umask;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a umask: an integer such as 0o027, or an octal string such as \"027\"")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Umask, E> {
-                match u32::try_from(v) {
-                    Ok(v) if v <= 0o777 => Ok(Umask(v)),
-                    Ok(v) => Err(E::custom(format!(
-                        "0o{v:o} (decimal {v}) is above 0o777; write a umask in octal, as \
-                         0o027 or \"027\""
-                    ))),
-                    Err(_) => Err(E::custom(format!("a umask cannot be negative ({v})"))),
-                }
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Umask, E> {
-                parse_umask(v).map(Umask).map_err(E::custom)
-            }
-        }
-        deserializer.deserialize_any(V)
+/// A umask written as a TOML integer (`0o027`, or decimal `23`).
+fn umask_from_integer(value: Option<i64>) -> Result<u32, String> {
+    match value.map(u32::try_from) {
+        Some(Ok(v)) if v <= 0o777 => Ok(v),
+        Some(Ok(v)) => Err(format!(
+            "0o{v:o} (decimal {v}) is above 0o777; write a umask in octal, as 0o027 or \"027\""
+        )),
+        Some(Err(_)) if value.is_some_and(|v| v < 0) => Err(format!(
+            "a umask cannot be negative ({})",
+            value.unwrap_or_default()
+        )),
+        _ => Err("the number is out of range for a umask".to_owned()),
     }
 }
 
@@ -397,32 +439,6 @@ pub fn parse_umask(text: &str) -> Result<u32, String> {
     match u32::from_str_radix(digits, 8) {
         Ok(v) if v <= 0o777 => Ok(v),
         _ => Err(format!("`{text}` is above 0o777")),
-    }
-}
-
-/// A duration in seconds: a non-negative TOML integer or float.
-struct Seconds(Duration);
-
-impl<'de> Deserialize<'de> for Seconds {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Seconds;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number of seconds, such as 10 or 2.5")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Seconds, E> {
-                u64::try_from(v)
-                    .map(|v| Seconds(Duration::from_secs(v)))
-                    .map_err(|_| E::custom(format!("invalid duration {v}: it is negative")))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Seconds, E> {
-                Duration::try_from_secs_f64(v)
-                    .map(Seconds)
-                    .map_err(|_| E::custom(format!("invalid duration {v}: expected seconds >= 0")))
-            }
-        }
-        deserializer.deserialize_any(V)
     }
 }
 
@@ -558,18 +574,33 @@ mod tests {
         );
         assert_eq!(
             err("[daemon]\ndir = 5\n"),
-            "config file /etc/app.toml, line 2, column 7: invalid value for `dir`: invalid \
-             type: integer `5`, expected path string"
+            "config file /etc/app.toml, line 2, column 7: invalid value for `dir`: expected a \
+             path (a string), found integer `5`"
         );
         assert_eq!(
             err("[daemon]\nstop_timeout = \"soon\"\n"),
             "config file /etc/app.toml, line 2, column 16: invalid value for `stop_timeout`: \
-             invalid type: string \"soon\", expected a number of seconds, such as 10 or 2.5"
+             expected a number of seconds, such as 10 or 2.5, found string `\"soon\"`"
         );
         assert_eq!(
             err("daemon = 5\n"),
-            "config file /etc/app.toml, line 1, column 10: invalid value for `daemon`: invalid \
-             type: integer `5`, expected a table of daemon settings"
+            "config file /etc/app.toml, line 1, column 10: invalid value for `daemon`: expected \
+             a table of daemon settings, found integer `5`"
+        );
+        assert_eq!(
+            err("[daemon]\nuser = true\n"),
+            "config file /etc/app.toml, line 2, column 8: invalid value for `user`: expected a \
+             name or a numeric id, found boolean `true`"
+        );
+        assert_eq!(
+            err("[daemon]\nstop_timeout = -1\n"),
+            "config file /etc/app.toml, line 2, column 16: invalid value for `stop_timeout`: \
+             expected a number of seconds >= 0, found integer `-1`"
+        );
+        assert_eq!(
+            err("[[daemon]]\nuser = \"x\"\n"),
+            "config file /etc/app.toml, line 1, column 1: invalid value for `daemon`: expected \
+             a table of daemon settings, found array `[[daemon]]`"
         );
         assert_eq!(
             err("[daemon\nuser = 1\n"),
