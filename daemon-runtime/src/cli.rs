@@ -86,6 +86,7 @@ pub struct DaemonArgs {
     pub reload: bool,
 
     /// Read settings from the `[daemon]` table of this TOML file
+    #[cfg(feature = "config")]
     #[arg(long, id = "daemon-config", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -111,7 +112,7 @@ pub struct DaemonArgs {
 }
 
 fn umask_flag(text: &str) -> Result<u32, String> {
-    crate::config::parse_umask(text)
+    crate::settings::parse_umask(text)
 }
 
 /// What the command line asks the daemon runtime to do.

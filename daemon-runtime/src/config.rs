@@ -24,7 +24,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::error::Error;
-use crate::settings::Options;
+use crate::settings::{Options, parse_umask};
 
 /// The keys the `[daemon]` section accepts.
 pub const DAEMON_KEYS: &[&str] = &[
@@ -424,24 +424,6 @@ fn umask_from_integer(value: Option<i64>) -> Result<u32, String> {
     }
 }
 
-/// Parses a umask written as octal text: `027`, `0o027`, `0027` or `7`.
-///
-/// Shared by the config file's string form and the `--umask` flag, so both read a umask
-/// the way the shell's `umask` builtin does. The error says why, for the caller to
-/// put after the value and its source.
-pub fn parse_umask(text: &str) -> Result<u32, String> {
-    let digits = text.strip_prefix("0o").unwrap_or(text);
-    if digits.is_empty() || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
-        return Err(format!(
-            "`{text}` is not octal; write a umask as 027 or 0o027"
-        ));
-    }
-    match u32::from_str_radix(digits, 8) {
-        Ok(v) if v <= 0o777 => Ok(v),
-        _ => Err(format!("`{text}` is above 0o777")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,21 +507,6 @@ mod tests {
             "config, line 2, column 8: invalid value for `port`: invalid type: string \"x\", \
              expected u16"
         );
-    }
-
-    #[test]
-    fn parse_umask_text() {
-        assert_eq!(parse_umask("027"), Ok(0o27));
-        assert_eq!(parse_umask("0o777"), Ok(0o777));
-        assert_eq!(parse_umask("0"), Ok(0));
-        assert_eq!(parse_umask("1000"), Err("`1000` is above 0o777".into()));
-        assert_eq!(
-            parse_umask("8"),
-            Err("`8` is not octal; write a umask as 027 or 0o027".into())
-        );
-        assert!(parse_umask("").is_err());
-        assert!(parse_umask("0o").is_err());
-        assert!(parse_umask("99999999999999999999").is_err());
     }
 
     /// The exact text of the errors a system administrator meets most.

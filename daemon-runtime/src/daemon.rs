@@ -12,7 +12,9 @@ use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
+#[cfg(feature = "config")]
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
@@ -20,7 +22,8 @@ use nix::sys::stat::{Mode, umask};
 use nix::unistd::{Pid, chdir, chroot, getpid, setsid};
 
 use crate::cli::{Action, DaemonArgs};
-use crate::config::Config;
+#[cfg(feature = "config")]
+use crate::config::{Config, KeyLines};
 use crate::control::{self, Status, Stopped};
 use crate::error::{Error, exit};
 use crate::pidfile::{ActiveGuard, PidFile};
@@ -68,9 +71,10 @@ pub enum Readiness {
 #[must_use = "a builder does nothing until `start` or `launch` is called"]
 pub struct Builder<T = ()> {
     code: Options,
-    code_source: Source<'static>,
+    code_source: Source,
     forced: Options,
     args: Option<DaemonArgs>,
+    #[cfg(feature = "config")]
     default_config: Option<PathBuf>,
     default_name: Option<String>,
     keep_fds: Vec<RawFd>,
@@ -85,7 +89,6 @@ impl<T> fmt::Debug for Builder<T> {
             .field("code", &self.code)
             .field("forced", &self.forced)
             .field("args", &self.args)
-            .field("default_config", &self.default_config)
             .field("keep_fds", &self.keep_fds)
             .field("readiness", &self.readiness)
             .field("has_privileged", &self.has_privileged)
@@ -154,6 +157,7 @@ impl<T> Builder<T> {
 
     /// Default config file, read when `--config` is not given. A missing default file
     /// is fine; a missing `--config` file is an error.
+    #[cfg(feature = "config")]
     pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.default_config = Some(path.into());
         self
@@ -196,6 +200,7 @@ impl<T> Builder<T> {
             code_source: self.code_source,
             forced: self.forced,
             args: self.args,
+            #[cfg(feature = "config")]
             default_config: self.default_config,
             default_name: self.default_name,
             keep_fds: self.keep_fds,
@@ -244,7 +249,10 @@ impl<T> Builder<T> {
         self.load().map(|(settings, _)| settings)
     }
 
-    fn load(&self) -> Result<(Settings, Option<Config>), Error> {
+    /// The config file, if one is given: `--config` (required to exist) or the default
+    /// path set in code (may be missing), with its `[daemon]` table as options.
+    #[cfg(feature = "config")]
+    fn read_config(&self) -> Result<Option<ConfigFile>, Error> {
         let config = match (
             self.args.as_ref().and_then(|a| a.config.as_ref()),
             &self.default_config,
@@ -253,7 +261,21 @@ impl<T> Builder<T> {
             (None, Some(default)) => Config::load(default, false)?,
             (None, None) => None,
         };
-        let file = config.as_ref().map(Config::daemon_options).transpose()?;
+        config
+            .map(|config| {
+                let (options, lines) = config.daemon_options()?;
+                Ok((config, options, lines))
+            })
+            .transpose()
+    }
+
+    #[cfg(not(feature = "config"))]
+    fn read_config(&self) -> Result<Option<ConfigFile>, Error> {
+        Ok(None)
+    }
+
+    fn load(&self) -> Result<(Settings, Option<ConfigFile>), Error> {
+        let file = self.read_config()?;
         let flags = self
             .args
             .as_ref()
@@ -261,14 +283,15 @@ impl<T> Builder<T> {
             .unwrap_or_default();
         let mut layers = vec![Layer {
             options: &self.code,
-            source: self.code_source,
+            source: self.code_source.clone(),
         }];
-        if let (Some(config), Some((options, lines))) = (&config, &file) {
+        #[cfg(feature = "config")]
+        if let Some((config, options, lines)) = &file {
             layers.push(Layer {
                 options,
                 source: Source::File {
-                    path: config.path().unwrap_or(Path::new("<config>")),
-                    lines,
+                    path: config.path().unwrap_or(Path::new("<config>")).to_owned(),
+                    lines: lines.clone(),
                 },
             });
         }
@@ -281,7 +304,7 @@ impl<T> Builder<T> {
             source: Source::Forced,
         });
         let settings = settings::resolve(&layers, &self.fallback_name())?;
-        Ok((settings, config))
+        Ok((settings, file))
     }
 
     /// Performs what the command line asked for.
@@ -381,11 +404,14 @@ impl<T> Builder<T> {
     /// the launching process, before anything was forked; report it with
     /// [`Error::exit`].
     pub fn start(self) -> Result<Daemon<T>, Error> {
-        let (settings, config) = self.load()?;
+        let (settings, file) = self.load()?;
         let plan = Plan::prepare(&settings)?;
-        if let Some(config) = config {
+        #[cfg(feature = "config")]
+        if let Some((config, ..)) = file {
             let _ = CONFIG.set(config);
         }
+        #[cfg(not(feature = "config"))]
+        let _: Option<ConfigFile> = file;
         if settings.detach.value {
             self.start_detached(settings, plan)
         } else {
@@ -409,6 +435,7 @@ impl<T> Builder<T> {
             privileges::drop_to(identity)?;
         }
         signals::install()?;
+        process::release_freed_heap();
         log::debug!("running in the foreground (pid {pid})");
         match readiness {
             Readiness::Auto => readiness::notify_service_manager(pid),
@@ -424,7 +451,6 @@ impl<T> Builder<T> {
     }
 
     fn start_detached(self, settings: Settings, plan: Plan) -> Result<Daemon<T>, Error> {
-        process::ensure_single_threaded()?;
         // Whatever sits in the buffers now would otherwise be written by both processes.
         let _ = io::stdout().flush();
         let _ = io::stderr().flush();
@@ -442,7 +468,7 @@ impl<T> Builder<T> {
         if let Err(e) = setsid() {
             fail_and_exit(notifier, &Error::sys("setsid", e), None);
         }
-        match process::fork() {
+        match process::fork_single_threaded() {
             // `_exit`, not `exit`: this copy of the launcher must not flush or run
             // destructors (daemon(7); the launcher does that itself).
             Ok(Forked::Parent(_)) => process::exit_now(0),
@@ -525,6 +551,7 @@ impl<T> Builder<T> {
             Ok(value) => value,
             Err(e) => return Err((notifier, e, guard)),
         };
+        process::release_freed_heap();
         match readiness {
             Readiness::Auto => {
                 notifier.ready();
@@ -767,6 +794,14 @@ fn open_log(path: &Path, identity: Option<&Identity>) -> io::Result<File> {
     }
 }
 
+/// A config file, read and parsed, with its `[daemon]` table as a settings layer.
+#[cfg(feature = "config")]
+type ConfigFile = (Config, Options, KeyLines);
+/// Without the `config` feature there is never a config file.
+#[cfg(not(feature = "config"))]
+type ConfigFile = std::convert::Infallible;
+
+#[cfg(feature = "config")]
 static CONFIG: OnceLock<Config> = OnceLock::new();
 
 /// Who waits for [`ready`] under [`Readiness::Manual`].
@@ -789,6 +824,7 @@ fn take_pending() -> Option<Pending> {
 
 /// The config file the daemon was started with, if any: the whole document, so the
 /// program reads its own sections without parsing the file again.
+#[cfg(feature = "config")]
 pub fn config() -> Option<&'static Config> {
     CONFIG.get()
 }
@@ -859,6 +895,7 @@ impl Daemon<()> {
             code_source: Source::Code,
             forced: Options::default(),
             args: None,
+            #[cfg(feature = "config")]
             default_config: None,
             default_name: None,
             keep_fds: Vec::new(),
@@ -881,6 +918,7 @@ impl<T> Daemon<T> {
     }
 
     /// The config file, if one was read.
+    #[cfg(feature = "config")]
     pub fn config(&self) -> Option<&'static Config> {
         config()
     }

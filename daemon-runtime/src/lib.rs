@@ -37,11 +37,12 @@
 //! ```
 //!
 //! Settings come from, lowest to highest: built-in defaults, code, the `[daemon]`
-//! section of the config file ([`Config`]), command-line flags ([`DaemonArgs`]), and
-//! values forced in code. See [`settings`].
+//! section of the config file (`Config`, with the default `config` feature),
+//! command-line flags ([`DaemonArgs`]), and values forced in code. See [`settings`].
 #![cfg(unix)]
 
 pub mod cli;
+#[cfg(feature = "config")]
 pub mod config;
 pub mod control;
 mod daemon;
@@ -54,9 +55,12 @@ pub mod settings;
 mod signals;
 
 pub use cli::{Action, DaemonArgs};
+#[cfg(feature = "config")]
 pub use config::Config;
 pub use control::{Status, Stopped};
-pub use daemon::{Builder, Daemon, Readiness, config, ready};
+#[cfg(feature = "config")]
+pub use daemon::config;
+pub use daemon::{Builder, Daemon, Readiness, ready};
 pub use daemon_macros::daemonize;
 pub use error::{Error, exit};
 pub use settings::{Options, Origin, Settings, Sourced};
@@ -66,6 +70,7 @@ pub use signals::{Shutdown, ShutdownFuture, on_reload, shutdown};
 pub mod __private;
 
 /// The TOML crate the config file is parsed with, for [`Config::table`].
+#[cfg(feature = "config")]
 pub use toml;
 
 /// The README's Rust examples, compiled as doc tests.

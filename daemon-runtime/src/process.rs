@@ -62,8 +62,15 @@ pub(crate) enum Forked {
 /// Forks, after checking that the process is single-threaded.
 pub(crate) fn fork() -> Result<Forked, Error> {
     ensure_single_threaded()?;
-    // SAFETY: the process has exactly one thread (checked just above), so the child
-    // inherits no lock held by another thread and may run arbitrary code.
+    fork_single_threaded()
+}
+
+/// Forks a process known to be single-threaded: the child of [`fork`], which has only
+/// the thread that called it. Saves reading `/proc` again in the middle of the sequence.
+pub(crate) fn fork_single_threaded() -> Result<Forked, Error> {
+    // SAFETY: the process has exactly one thread (checked by `fork`, or the child of
+    // such a fork), so the child inherits no lock held by another thread and may run
+    // arbitrary code.
     match unsafe { nix::unistd::fork() } {
         Ok(ForkResult::Parent { child }) => Ok(Forked::Parent(child)),
         Ok(ForkResult::Child) => Ok(Forked::Child),
@@ -115,6 +122,17 @@ fn close_range(first: RawFd, last: RawFd) {
         // SAFETY: as above; EBADF for descriptors that are not open is harmless.
         unsafe { libc::close(fd) };
     }
+}
+
+/// Gives the memory the launcher freed (its parsed command line, settings, messages)
+/// back to the system: glibc keeps freed memory in its free lists, where a daemon
+/// would hold it for as long as it runs.
+pub(crate) fn release_freed_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0)
+    };
 }
 
 /// Resets every signal's disposition to the default and clears the blocked mask, as

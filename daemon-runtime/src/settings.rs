@@ -6,7 +6,7 @@
 //! [`Origin`] so an error can say where a bad value came from.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::Error;
@@ -170,33 +170,53 @@ impl fmt::Display for Settings {
     }
 }
 
+/// Parses a umask written as octal text: `027`, `0o027`, `0027` or `7`.
+///
+/// Shared by the config file's string form and the `--umask` flag, so both read a umask
+/// the way the shell's `umask` builtin does. The error says why, for the caller to
+/// put after the value and its source.
+pub fn parse_umask(text: &str) -> Result<u32, String> {
+    let digits = text.strip_prefix("0o").unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return Err(format!(
+            "`{text}` is not octal; write a umask as 027 or 0o027"
+        ));
+    }
+    match u32::from_str_radix(digits, 8) {
+        Ok(v) if v <= 0o777 => Ok(v),
+        _ => Err(format!("`{text}` is above 0o777")),
+    }
+}
+
 /// Which source a [`Layer`] holds.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Source<'a> {
+#[derive(Clone, Debug)]
+pub(crate) enum Source {
     Code,
     Attribute,
+    #[cfg(feature = "config")]
     File {
-        path: &'a Path,
-        lines: &'a crate::config::KeyLines,
+        path: PathBuf,
+        lines: crate::config::KeyLines,
     },
     Flags,
     Forced,
 }
 
 /// One source's options, lowest priority first when passed to [`resolve`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Layer<'a> {
     pub(crate) options: &'a Options,
-    pub(crate) source: Source<'a>,
+    pub(crate) source: Source,
 }
 
 impl Layer<'_> {
     fn origin(&self, key: &'static str) -> Origin {
-        match self.source {
+        match &self.source {
             Source::Code => Origin::Code,
             Source::Attribute => Origin::Attribute,
+            #[cfg(feature = "config")]
             Source::File { path, lines } => Origin::ConfigFile {
-                path: path.to_owned(),
+                path: path.clone(),
                 line: lines.line_of(key),
             },
             Source::Flags => Origin::Flag(flag_of(key)),
@@ -332,187 +352,208 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::KeyLines;
 
-    /// One setting's value at each of the five levels; `None` means the level leaves it unset.
-    struct Row {
-        key: &'static str,
-        set: fn(&mut Options, u32),
-        get: fn(&Settings) -> Option<String>,
-    }
+    /// The table-driven precedence test: it needs the config file's level.
+    #[cfg(feature = "config")]
+    mod precedence {
+        use super::*;
+        use crate::config::KeyLines;
 
-    fn rows() -> Vec<Row> {
-        fn path(n: u32) -> PathBuf {
-            PathBuf::from(format!("/p{n}"))
+        /// One setting's value at each of the five levels; `None` means the level leaves it unset.
+        struct Row {
+            key: &'static str,
+            set: fn(&mut Options, u32),
+            get: fn(&Settings) -> Option<String>,
         }
-        vec![
-            Row {
-                key: "name",
-                set: |o, n| o.name = Some(format!("n{n}")),
-                get: |s| Some(s.name.value.clone()),
-            },
-            Row {
-                key: "detach",
-                set: |o, n| o.detach = Some(n % 2 == 1),
-                get: |s| Some(s.detach.value.to_string()),
-            },
-            Row {
-                key: "user",
-                set: |o, n| o.user = Some(format!("u{n}")),
-                get: |s| s.user.as_ref().map(|v| v.value.clone()),
-            },
-            Row {
-                key: "group",
-                set: |o, n| o.group = Some(format!("g{n}")),
-                get: |s| s.group.as_ref().map(|v| v.value.clone()),
-            },
-            Row {
-                key: "dir",
-                set: |o, n| o.dir = Some(path(n)),
-                get: |s| s.dir.as_ref().map(|v| v.value.display().to_string()),
-            },
-            Row {
-                key: "pid_file",
-                set: |o, n| o.pid_file = Some(path(n)),
-                get: |s| s.pid_file.as_ref().map(|v| v.value.display().to_string()),
-            },
-            Row {
-                key: "umask",
-                // Level 0 sets umask 0: "set to zero" must beat "unset".
-                set: |o, n| o.umask = Some(n),
-                get: |s| Some(format!("{:o}", s.umask.value)),
-            },
-            Row {
-                key: "stdout",
-                set: |o, n| o.stdout = Some(path(n)),
-                get: |s| s.stdout.as_ref().map(|v| v.value.display().to_string()),
-            },
-            Row {
-                key: "stderr",
-                set: |o, n| o.stderr = Some(path(n)),
-                get: |s| s.stderr.as_ref().map(|v| v.value.display().to_string()),
-            },
-            Row {
-                key: "chroot",
-                set: |o, n| o.chroot = Some(path(n)),
-                get: |s| s.chroot.as_ref().map(|v| v.value.display().to_string()),
-            },
-            Row {
-                key: "stop_timeout",
-                set: |o, n| o.stop_timeout = Some(Duration::from_secs(n.into())),
-                get: |s| Some(s.stop_timeout.value.as_secs().to_string()),
-            },
-            Row {
-                key: "start_timeout",
-                set: |o, n| o.start_timeout = Some(Duration::from_secs((n + 1).into())),
-                get: |s| Some((s.start_timeout.value.as_secs() - 1).to_string()),
-            },
-        ]
-    }
 
-    fn expected_origin(level: usize, key: &'static str, file: &Path) -> Origin {
-        match level {
-            0 => Origin::Code,
-            1 => Origin::ConfigFile {
-                path: file.to_owned(),
-                line: 7,
-            },
-            2 => Origin::Flag(flag_of(key)),
-            3 => Origin::Forced,
-            _ => unreachable!(),
+        fn rows() -> Vec<Row> {
+            fn path(n: u32) -> PathBuf {
+                PathBuf::from(format!("/p{n}"))
+            }
+            vec![
+                Row {
+                    key: "name",
+                    set: |o, n| o.name = Some(format!("n{n}")),
+                    get: |s| Some(s.name.value.clone()),
+                },
+                Row {
+                    key: "detach",
+                    set: |o, n| o.detach = Some(n % 2 == 1),
+                    get: |s| Some(s.detach.value.to_string()),
+                },
+                Row {
+                    key: "user",
+                    set: |o, n| o.user = Some(format!("u{n}")),
+                    get: |s| s.user.as_ref().map(|v| v.value.clone()),
+                },
+                Row {
+                    key: "group",
+                    set: |o, n| o.group = Some(format!("g{n}")),
+                    get: |s| s.group.as_ref().map(|v| v.value.clone()),
+                },
+                Row {
+                    key: "dir",
+                    set: |o, n| o.dir = Some(path(n)),
+                    get: |s| s.dir.as_ref().map(|v| v.value.display().to_string()),
+                },
+                Row {
+                    key: "pid_file",
+                    set: |o, n| o.pid_file = Some(path(n)),
+                    get: |s| s.pid_file.as_ref().map(|v| v.value.display().to_string()),
+                },
+                Row {
+                    key: "umask",
+                    // Level 0 sets umask 0: "set to zero" must beat "unset".
+                    set: |o, n| o.umask = Some(n),
+                    get: |s| Some(format!("{:o}", s.umask.value)),
+                },
+                Row {
+                    key: "stdout",
+                    set: |o, n| o.stdout = Some(path(n)),
+                    get: |s| s.stdout.as_ref().map(|v| v.value.display().to_string()),
+                },
+                Row {
+                    key: "stderr",
+                    set: |o, n| o.stderr = Some(path(n)),
+                    get: |s| s.stderr.as_ref().map(|v| v.value.display().to_string()),
+                },
+                Row {
+                    key: "chroot",
+                    set: |o, n| o.chroot = Some(path(n)),
+                    get: |s| s.chroot.as_ref().map(|v| v.value.display().to_string()),
+                },
+                Row {
+                    key: "stop_timeout",
+                    set: |o, n| o.stop_timeout = Some(Duration::from_secs(n.into())),
+                    get: |s| Some(s.stop_timeout.value.as_secs().to_string()),
+                },
+                Row {
+                    key: "start_timeout",
+                    set: |o, n| o.start_timeout = Some(Duration::from_secs((n + 1).into())),
+                    get: |s| Some((s.start_timeout.value.as_secs() - 1).to_string()),
+                },
+            ]
         }
-    }
 
-    /// Every setting, every subset of the four non-default levels: the highest level
-    /// that sets a value wins, and the origin says which level that was.
-    #[test]
-    fn highest_level_wins_for_every_setting() {
-        let file = PathBuf::from("/etc/app.toml");
-        let lines = KeyLines::uniform(7);
-        for row in rows() {
-            for mask in 0u32..16 {
-                let mut levels = [
-                    Options::default(),
-                    Options::default(),
-                    Options::default(),
-                    Options::default(),
-                ];
-                for (level, options) in levels.iter_mut().enumerate() {
-                    if mask & (1 << level) != 0 {
-                        // Umask at level 0 is 0, so "set to zero" is told apart from "unset".
-                        (row.set)(options, level as u32);
-                    }
-                }
-                let sources = [
-                    Source::Code,
-                    Source::File {
-                        path: &file,
-                        lines: &lines,
-                    },
-                    Source::Flags,
-                    Source::Forced,
-                ];
-                let layers: Vec<Layer<'_>> = levels
-                    .iter()
-                    .zip(sources)
-                    .map(|(options, source)| Layer { options, source })
-                    .collect();
-                let settings = resolve(&layers, "bin").unwrap();
-                let winner = (0..4).rev().find(|level| mask & (1 << level) != 0);
+        fn expected_origin(level: usize, key: &'static str, file: &std::path::Path) -> Origin {
+            match level {
+                0 => Origin::Code,
+                1 => Origin::ConfigFile {
+                    path: file.to_owned(),
+                    line: 7,
+                },
+                2 => Origin::Flag(flag_of(key)),
+                3 => Origin::Forced,
+                _ => unreachable!(),
+            }
+        }
 
-                let mut reference = Options::default();
-                let expected = match winner {
-                    Some(level) => {
-                        (row.set)(&mut reference, level as u32);
-                        let only = [Layer {
-                            options: &reference,
-                            source: Source::Code,
-                        }];
-                        (row.get)(&resolve(&only, "bin").unwrap())
+        /// Every setting, every subset of the four non-default levels: the highest level
+        /// that sets a value wins, and the origin says which level that was.
+        #[test]
+        fn highest_level_wins_for_every_setting() {
+            let file = PathBuf::from("/etc/app.toml");
+            let lines = KeyLines::uniform(7);
+            for row in rows() {
+                for mask in 0u32..16 {
+                    let mut levels = [
+                        Options::default(),
+                        Options::default(),
+                        Options::default(),
+                        Options::default(),
+                    ];
+                    for (level, options) in levels.iter_mut().enumerate() {
+                        if mask & (1 << level) != 0 {
+                            // Umask at level 0 is 0, so "set to zero" is told apart from "unset".
+                            (row.set)(options, level as u32);
+                        }
                     }
-                    None => (row.get)(&resolve(&[], "bin").unwrap()),
-                };
-                assert_eq!(
-                    (row.get)(&settings),
-                    expected,
-                    "{} with levels {mask:04b}",
-                    row.key
-                );
-                let origin = origin_of(&settings, row.key);
-                match winner {
-                    Some(level) => assert_eq!(
-                        origin,
-                        Some(expected_origin(level, row.key, &file)),
+                    let sources = [
+                        Source::Code,
+                        Source::File {
+                            path: file.clone(),
+                            lines: lines.clone(),
+                        },
+                        Source::Flags,
+                        Source::Forced,
+                    ];
+                    let layers: Vec<Layer<'_>> = levels
+                        .iter()
+                        .zip(sources)
+                        .map(|(options, source)| Layer { options, source })
+                        .collect();
+                    let settings = resolve(&layers, "bin").unwrap();
+                    let winner = (0..4).rev().find(|level| mask & (1 << level) != 0);
+
+                    let mut reference = Options::default();
+                    let expected = match winner {
+                        Some(level) => {
+                            (row.set)(&mut reference, level as u32);
+                            let only = [Layer {
+                                options: &reference,
+                                source: Source::Code,
+                            }];
+                            (row.get)(&resolve(&only, "bin").unwrap())
+                        }
+                        None => (row.get)(&resolve(&[], "bin").unwrap()),
+                    };
+                    assert_eq!(
+                        (row.get)(&settings),
+                        expected,
                         "{} with levels {mask:04b}",
                         row.key
-                    ),
-                    None => assert!(
-                        matches!(origin, None | Some(Origin::Default)),
-                        "{} with no level set came from {origin:?}",
-                        row.key
-                    ),
+                    );
+                    let origin = origin_of(&settings, row.key);
+                    match winner {
+                        Some(level) => assert_eq!(
+                            origin,
+                            Some(expected_origin(level, row.key, &file)),
+                            "{} with levels {mask:04b}",
+                            row.key
+                        ),
+                        None => assert!(
+                            matches!(origin, None | Some(Origin::Default)),
+                            "{} with no level set came from {origin:?}",
+                            row.key
+                        ),
+                    }
                 }
+            }
+        }
+
+        fn origin_of(s: &Settings, key: &str) -> Option<Origin> {
+            let o = |v: &Option<Sourced<_>>| v.as_ref().map(|v: &Sourced<_>| v.origin.clone());
+            match key {
+                "name" => Some(s.name.origin.clone()),
+                "detach" => Some(s.detach.origin.clone()),
+                "user" => o(&s.user),
+                "group" => o(&s.group),
+                "dir" => s.dir.as_ref().map(|v| v.origin.clone()),
+                "pid_file" => s.pid_file.as_ref().map(|v| v.origin.clone()),
+                "umask" => Some(s.umask.origin.clone()),
+                "stdout" => s.stdout.as_ref().map(|v| v.origin.clone()),
+                "stderr" => s.stderr.as_ref().map(|v| v.origin.clone()),
+                "chroot" => s.chroot.as_ref().map(|v| v.origin.clone()),
+                "stop_timeout" => Some(s.stop_timeout.origin.clone()),
+                "start_timeout" => Some(s.start_timeout.origin.clone()),
+                _ => panic!("no such key {key}"),
             }
         }
     }
 
-    fn origin_of(s: &Settings, key: &str) -> Option<Origin> {
-        let o = |v: &Option<Sourced<_>>| v.as_ref().map(|v: &Sourced<_>| v.origin.clone());
-        match key {
-            "name" => Some(s.name.origin.clone()),
-            "detach" => Some(s.detach.origin.clone()),
-            "user" => o(&s.user),
-            "group" => o(&s.group),
-            "dir" => s.dir.as_ref().map(|v| v.origin.clone()),
-            "pid_file" => s.pid_file.as_ref().map(|v| v.origin.clone()),
-            "umask" => Some(s.umask.origin.clone()),
-            "stdout" => s.stdout.as_ref().map(|v| v.origin.clone()),
-            "stderr" => s.stderr.as_ref().map(|v| v.origin.clone()),
-            "chroot" => s.chroot.as_ref().map(|v| v.origin.clone()),
-            "stop_timeout" => Some(s.stop_timeout.origin.clone()),
-            "start_timeout" => Some(s.start_timeout.origin.clone()),
-            _ => panic!("no such key {key}"),
-        }
+    #[test]
+    fn parse_umask_text() {
+        assert_eq!(parse_umask("027"), Ok(0o27));
+        assert_eq!(parse_umask("0o777"), Ok(0o777));
+        assert_eq!(parse_umask("0"), Ok(0));
+        assert_eq!(parse_umask("1000"), Err("`1000` is above 0o777".into()));
+        assert_eq!(
+            parse_umask("8"),
+            Err("`8` is not octal; write a umask as 027 or 0o027".into())
+        );
+        assert!(parse_umask("").is_err());
+        assert!(parse_umask("0o").is_err());
+        assert!(parse_umask("99999999999999999999").is_err());
     }
 
     #[test]
