@@ -288,12 +288,21 @@ fn chroot_then_dir_inside_it() {
 #[test]
 fn not_root_cannot_switch_user() {
     if is_root() {
-        println!("skipped: not_root_cannot_switch_user checks the non-root error");
+        daemon_tests::skipped(
+            "not_root_cannot_switch_user",
+            "it checks the error a user other than root gets",
+        );
         return;
     }
     let scratch = Scratch::new("noperm");
-    let out = daemon_tests::run(probe(&scratch).args(["--daemon", "--user", "nobody"]));
+    let out = daemon_tests::run(probe(&scratch).args(["--daemon", "--user", "root"]));
     daemon_tests::expect_code(&out, 77);
+    let stderr = daemon_tests::text(&out.stderr);
+    assert!(
+        stderr.starts_with("probe: cannot switch to root (uid 0, gid 0): only root may switch users, and this runs as uid "),
+        "{stderr}"
+    );
+    assert!(!pid_file(&scratch).exists());
 }
 
 #[test]
