@@ -9,13 +9,11 @@
 //! have none.
 //!
 //! This library holds what the peers, the floor, the stop command and the harness
-//! share: the `--pid-file` argument, waiting for SIGTERM, and pidfds. The benchmark
-//! itself needs Linux (pidfds, `/proc`); the daemons build on any Unix.
+//! share: the `--pid-file` argument and waiting for SIGTERM. Pidfds come from
+//! `daemon_tests::Pidfd`, shared with the integration tests. The benchmark itself needs
+//! Linux (pidfds, `/proc`); the daemons build on any Unix.
 
 use std::path::{Path, PathBuf};
-
-#[cfg(target_os = "linux")]
-pub mod pidfd;
 
 /// Exit status for a bad command line (`EX_USAGE`).
 pub const EX_USAGE: i32 = 64;

@@ -7,13 +7,17 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::Signal;
+
+pub mod pidfd;
+pub use pidfd::Pidfd;
 
 /// How long a launcher may take before a test calls it hung.
 pub const DEADLINE: Duration = Duration::from_secs(30);
@@ -147,37 +151,13 @@ pub fn code(status: &ExitStatus) -> Option<i32> {
     status.code()
 }
 
-/// A pidfd for `pid`; `None` if the process is gone.
-pub fn pidfd(pid: u32) -> Option<OwnedFd> {
-    let pid = libc::pid_t::try_from(pid).ok()?;
-    // SAFETY: pidfd_open(2) takes a pid and flags and returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if fd < 0 {
-        return None;
-    }
-    // SAFETY: the kernel just created this descriptor and nothing else owns it.
-    Some(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
-}
-
 /// Waits until process `pid` has exited (a zombie counts: it is dead), up to `timeout`.
 /// Returns whether it exited. Polls a pidfd: no sleeping.
 pub fn wait_exit(pid: u32, timeout: Duration) -> bool {
-    let Some(fd) = pidfd(pid) else {
-        return true;
-    };
-    let deadline = Instant::now() + timeout;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-        match poll(
-            &mut fds,
-            PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX),
-        ) {
-            Ok(n) if n > 0 => return true,
-            Ok(_) if left.is_zero() => return false,
-            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => panic!("poll pidfd of {pid}: {e}"),
-        }
+    match Pidfd::open(pid) {
+        Ok(process) => process.wait_exit(timeout),
+        // Gone already (and reaped).
+        Err(_) => true,
     }
 }
 
@@ -189,38 +169,20 @@ pub fn is_alive(pid: u32) -> bool {
     }
 }
 
-/// Sends `signal` through a pidfd: the process it was opened for, or nothing.
-fn pidfd_signal(fd: &OwnedFd, signal: i32) -> io::Result<()> {
-    // SAFETY: pidfd_send_signal(2) with a null siginfo acts like kill(2); the pidfd is
-    // open for the duration of the call.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            fd.as_raw_fd(),
-            signal,
-            std::ptr::null::<libc::siginfo_t>(),
-            0,
-        )
-    };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
 /// Sends SIGKILL to `pid` through a pidfd and waits for it to die.
 pub fn kill_hard(pid: u32) {
-    if let Some(fd) = pidfd(pid) {
-        let _ = pidfd_signal(&fd, libc::SIGKILL);
-        wait_exit(pid, DEADLINE);
+    if let Ok(process) = Pidfd::open(pid) {
+        let _ = process.signal(Signal::SIGKILL);
+        process.wait_exit(DEADLINE);
     }
 }
 
 /// Sends `signal` to `pid` through a pidfd (so a reused pid is never hit).
 pub fn send_signal(pid: u32, signal: i32) {
-    let fd = pidfd(pid).unwrap_or_else(|| panic!("pid {pid} is gone"));
-    pidfd_signal(&fd, signal).unwrap_or_else(|e| panic!("signal {signal} to {pid}: {e}"));
+    let signal = Signal::try_from(signal).expect("a signal number");
+    Pidfd::open(pid)
+        .and_then(|p| p.signal(signal))
+        .unwrap_or_else(|e| panic!("{signal} to {pid}: {e}"));
 }
 
 /// Kills the process on drop, so a failing test leaves nothing running.
@@ -228,7 +190,7 @@ pub fn send_signal(pid: u32, signal: i32) {
 pub struct Killer {
     pid: u32,
     /// Pinned at construction: a pid reused after the daemon's death is never hit.
-    fd: Option<OwnedFd>,
+    process: Option<Pidfd>,
 }
 
 impl Killer {
@@ -236,7 +198,7 @@ impl Killer {
     pub fn new(pid: u32) -> Killer {
         Killer {
             pid,
-            fd: pidfd(pid),
+            process: Pidfd::open(pid).ok(),
         }
     }
 
@@ -248,9 +210,9 @@ impl Killer {
 
 impl Drop for Killer {
     fn drop(&mut self) {
-        if let Some(fd) = &self.fd {
-            let _ = pidfd_signal(fd, libc::SIGKILL);
-            wait_exit(self.pid, DEADLINE);
+        if let Some(process) = &self.process {
+            let _ = process.signal(Signal::SIGKILL);
+            process.wait_exit(DEADLINE);
         }
     }
 }

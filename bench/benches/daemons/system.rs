@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use daemon_bench::pidfd::Pidfd;
+use daemon_tests::Pidfd;
 use nix::sys::signal::Signal;
 
 use crate::{cleanup, procfs};

@@ -11,7 +11,7 @@
 fn main() {
     use std::time::{Duration, Instant};
 
-    use daemon_bench::pidfd::Pidfd;
+    use daemon_tests::Pidfd;
     use nix::sys::signal::Signal;
 
     let pid_file = daemon_bench::pid_file_arg();

@@ -1,6 +1,7 @@
 //! Process handles that cannot be fooled by pid reuse: `pidfd_open(2)`,
 //! `pidfd_send_signal(2)`, and `poll(2)`, which reports a pidfd readable once its
-//! process has exited. The same mechanism daemon-runtime's `--stop` uses.
+//! process has exited. The same mechanism daemon-runtime's `--stop` uses; the tests
+//! and the benchmark harness use this copy.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
