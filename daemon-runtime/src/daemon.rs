@@ -7,16 +7,16 @@
 
 use std::error::Error as StdError;
 use std::fmt;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 #[cfg(feature = "config")]
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use nix::fcntl::{OFlag, openat};
 use nix::sys::signal::Signal;
 use nix::sys::stat::{Mode, umask};
 use nix::unistd::{Pid, chdir, chroot, getpid, setsid};
@@ -492,12 +492,9 @@ impl<T> Builder<T> {
     ) -> Result<Daemon<T>, (Notifier, Error, Option<ActiveGuard>)> {
         let mut keep = vec![notifier.raw_fd()];
         keep.extend(plan.pid_file.iter().flat_map(PidFile::fds));
-        keep.extend(
-            plan.stdout
-                .iter()
-                .chain(&plan.stderr)
-                .map(|(_, f)| f.as_raw_fd()),
-        );
+        for log in plan.stdout.iter().chain(&plan.stderr) {
+            keep.extend([log.file.as_raw_fd(), log.dir.as_raw_fd()]);
+        }
         keep.extend(plan.dev_null.iter().map(AsRawFd::as_raw_fd));
         keep.extend(&self.keep_fds);
         keep.extend(listen_fds);
@@ -514,8 +511,8 @@ impl<T> Builder<T> {
             plan.enter_directories(true)?;
             process::redirect_stdio(
                 plan.dev_null.as_ref().expect("opened for a detached start"),
-                plan.stdout.as_ref().map(|(_, f)| f),
-                plan.stderr.as_ref().map(|(_, f)| f),
+                plan.stdout.as_ref().map(|log| &log.file),
+                plan.stderr.as_ref().map(|log| &log.file),
             )?;
             log::debug!("detached: pid {pid}, session {}", pid_session());
             Ok(())
@@ -540,9 +537,9 @@ impl<T> Builder<T> {
             if let Some(identity) = &plan.identity {
                 privileges::drop_to(identity)?;
             }
-            signals::set_log_paths(
-                plan.stdout.as_ref().map(|(p, _)| p.as_path()),
-                plan.stderr.as_ref().map(|(p, _)| p.as_path()),
+            signals::set_log_files(
+                plan.stdout.map(|log| (log.dir, log.name)),
+                plan.stderr.map(|log| (log.dir, log.name)),
             );
             signals::install()?;
             Ok(value)
@@ -661,8 +658,8 @@ struct Plan {
     dir: Option<PathBuf>,
     umask: u32,
     pid_file: Option<PidFile>,
-    stdout: Option<(PathBuf, File)>,
-    stderr: Option<(PathBuf, File)>,
+    stdout: Option<LogFile>,
+    stderr: Option<LogFile>,
     /// For the detached daemon's stdio.
     dev_null: Option<OwnedFd>,
 }
@@ -711,13 +708,13 @@ impl Plan {
             match value {
                 Some(v) if detach => {
                     let path = absolute(&v.value);
-                    let file =
+                    let log =
                         open_log(&path, identity.as_ref()).map_err(|source| Error::LogFile {
                             key,
                             path: path.clone(),
                             source,
                         })?;
-                    Ok(Some((path, file)))
+                    Ok(Some(log))
                 }
                 _ => Ok(None),
             }
@@ -774,24 +771,40 @@ fn check_dir(key: &'static str, path: &Path, origin: &settings::Origin) -> Resul
     Ok(())
 }
 
+/// A log file opened before the fork, with its directory and name, so that SIGHUP can
+/// reopen it by name even inside a chroot.
+struct LogFile {
+    file: File,
+    dir: OwnedFd,
+    name: std::ffi::CString,
+}
+
 /// Opens a log file for appending. A file this call creates is handed to the daemon's
 /// user (on the open descriptor, never by path) so that it can reopen it on SIGHUP.
-fn open_log(path: &Path, identity: Option<&Identity>) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options
-        .append(true)
-        .mode(0o640)
-        .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC);
-    match options.clone().create_new(true).open(path) {
-        Ok(file) => {
+fn open_log(path: &Path, identity: Option<&Identity>) -> io::Result<LogFile> {
+    let (dir, name) = crate::pidfile::open_parent(path)?;
+    let flags = OFlag::O_WRONLY | OFlag::O_APPEND | OFlag::O_CLOEXEC | OFlag::O_NOCTTY;
+    let mode = Mode::from_bits_truncate(0o640);
+    let created = openat(
+        &dir,
+        name.as_c_str(),
+        flags | OFlag::O_CREAT | OFlag::O_EXCL,
+        mode,
+    );
+    let file = match created {
+        Ok(fd) => {
+            let file = File::from(fd);
             if let Some(id) = identity {
                 nix::unistd::fchown(&file, Some(id.uid), Some(id.gid))?;
             }
-            Ok(file)
+            file
         }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => options.open(path),
-        Err(e) => Err(e),
-    }
+        Err(nix::errno::Errno::EEXIST) => {
+            File::from(openat(&dir, name.as_c_str(), flags | OFlag::O_CREAT, mode)?)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(LogFile { file, dir, name })
 }
 
 /// A config file, read and parsed, with its `[daemon]` table as a settings layer.

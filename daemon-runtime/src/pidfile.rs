@@ -271,7 +271,9 @@ fn same_inode(a: &FileStat, b: &FileStat) -> bool {
     a.st_dev == b.st_dev && a.st_ino == b.st_ino
 }
 
-fn open_parent(path: &Path) -> io::Result<(OwnedFd, CString)> {
+/// The directory holding `path`, opened, and the file's name in it: enough to find the
+/// file again after `chroot`, when the path no longer resolves (log files use it too).
+pub(crate) fn open_parent(path: &Path) -> io::Result<(OwnedFd, CString)> {
     let parent = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

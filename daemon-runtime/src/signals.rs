@@ -18,7 +18,6 @@
 use std::ffi::CString;
 use std::future::Future;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::path::Path;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Mutex, Once, OnceLock};
@@ -26,7 +25,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::fcntl::{OFlag, open};
+use nix::fcntl::{OFlag, openat};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 use nix::sys::stat::Mode;
@@ -49,10 +48,11 @@ struct Pipes {
     reload_write: OwnedFd,
 }
 
-/// The daemon's log files, reopened on SIGHUP.
+/// The daemon's log files, reopened on SIGHUP by name in their directories (opened
+/// before any chroot, so this works inside one too).
 struct LogPaths {
-    stdout: Option<CString>,
-    stderr: Option<CString>,
+    stdout: Option<(OwnedFd, CString)>,
+    stderr: Option<(OwnedFd, CString)>,
 }
 
 fn pipes() -> Result<&'static Pipes, Error> {
@@ -74,14 +74,13 @@ fn pipes() -> Result<&'static Pipes, Error> {
     Ok(PIPES.get().expect("just set"))
 }
 
-/// Remembers the log files so SIGHUP can reopen them. Called once, by the daemon.
-pub(crate) fn set_log_paths(stdout: Option<&Path>, stderr: Option<&Path>) {
-    use std::os::unix::ffi::OsStrExt;
-    let c = |p: Option<&Path>| p.and_then(|p| CString::new(p.as_os_str().as_bytes()).ok());
-    let _ = LOGS.set(LogPaths {
-        stdout: c(stdout),
-        stderr: c(stderr),
-    });
+/// Remembers the log files (each as its directory and name) so SIGHUP can reopen
+/// them. Called once, by the daemon.
+pub(crate) fn set_log_files(
+    stdout: Option<(OwnedFd, CString)>,
+    stderr: Option<(OwnedFd, CString)>,
+) {
+    let _ = LOGS.set(LogPaths { stdout, stderr });
 }
 
 /// The descriptors the signal machinery owns, which the daemon must not close.
@@ -141,11 +140,11 @@ extern "C" fn on_terminate(signo: libc::c_int) {
 extern "C" fn on_hangup(_: libc::c_int) {
     let saved = Errno::last_raw();
     if let Some(logs) = LOGS.get() {
-        if let Some(path) = &logs.stdout {
-            reopen(path, libc::STDOUT_FILENO);
+        if let Some((dir, name)) = &logs.stdout {
+            reopen(dir, name, libc::STDOUT_FILENO);
         }
-        if let Some(path) = &logs.stderr {
-            reopen(path, libc::STDERR_FILENO);
+        if let Some((dir, name)) = &logs.stderr {
+            reopen(dir, name, libc::STDERR_FILENO);
         }
     }
     if let Some(p) = PIPES.get() {
@@ -155,10 +154,12 @@ extern "C" fn on_hangup(_: libc::c_int) {
     Errno::set_raw(saved);
 }
 
-/// Reopens a log file at its path onto `target` (1 or 2); on failure the old file stays.
-fn reopen(path: &CString, target: libc::c_int) {
-    let Ok(fd) = open(
-        path.as_c_str(),
+/// Reopens a log file by name in its directory onto `target` (1 or 2); on failure the
+/// old file stays.
+fn reopen(dir: &OwnedFd, name: &CString, target: libc::c_int) {
+    let Ok(fd) = openat(
+        dir,
+        name.as_c_str(),
         OFlag::O_WRONLY | OFlag::O_APPEND | OFlag::O_CREAT | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
         Mode::from_bits_truncate(0o640),
     ) else {

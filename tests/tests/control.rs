@@ -325,3 +325,43 @@ fn control_without_a_pid_file_is_a_clear_error() {
     let out = run(Command::new(env!("CARGO_BIN_EXE_probe")).arg("--status"));
     expect_code(&out, 4);
 }
+
+#[test]
+fn reload_reopens_the_log_inside_a_chroot() {
+    if !daemon_tests::require_root("reload_reopens_the_log_inside_a_chroot") {
+        return;
+    }
+    let (uid, gid) = daemon_tests::nobody();
+    let scratch = Scratch::new("reload-chroot");
+    let jail = scratch.join("jail");
+    let logs = scratch.join("logs");
+    std::fs::create_dir(&jail).unwrap();
+    std::fs::create_dir(&logs).unwrap();
+    // As a logrotate setup would have it: the daemon's user owns its log directory.
+    std::os::unix::fs::chown(&logs, Some(uid), Some(gid)).unwrap();
+    // The hook writes to the FIFO by its path inside the jail.
+    let fifo = jail.join("reloaded");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    std::os::unix::fs::chown(&fifo, Some(uid), Some(gid)).unwrap();
+    let log = logs.join("probe.log");
+    let daemon = start(
+        &scratch,
+        probe(&scratch)
+            .args(["--daemon", "--user", "nobody", "--reload-hook"])
+            .args(["--reload-notify", "/reloaded", "--chroot"])
+            .arg(&jail)
+            .arg("--log")
+            .arg(&log),
+    );
+    std::fs::rename(&log, logs.join("probe.log.1")).unwrap();
+    expect_code(&run(probe(&scratch).arg("--reload")), 0);
+    let mut note = String::new();
+    std::io::BufReader::new(std::fs::File::open(&fifo).unwrap())
+        .read_line(&mut note)
+        .unwrap();
+    assert_eq!(note.trim_end(), "reloaded 1");
+    // The log's path is outside the jail, yet it was reopened there.
+    let fresh = std::fs::read_to_string(&log).expect("the log was reopened");
+    assert!(fresh.contains("reloaded 1"), "{fresh}");
+    assert!(is_alive(daemon.pid));
+}
