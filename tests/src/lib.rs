@@ -91,13 +91,20 @@ pub fn skipped(test: &str, why: &str) {
 /// Runs `cmd` to completion with a deadline, capturing its output. A launcher that
 /// hangs is killed and the test fails.
 pub fn run(cmd: &mut Command) -> Output {
+    launch(cmd).1
+}
+
+/// Like [`run`], also returning the pid the command ran as (a launcher's pid, to
+/// compare with the daemon's parent or session).
+pub fn launch(cmd: &mut Command) -> (u32, Output) {
     let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-    wait_output(child, DEADLINE)
+    let pid = child.id();
+    (pid, wait_output(child, DEADLINE))
 }
 
 /// Collects a child's output, killing it if it outlives `deadline`.

@@ -17,7 +17,6 @@ use std::time::Instant;
 
 use daemon_tests::{
     DEADLINE, Killer, ProcInfo, Scratch, expect_code, is_alive, read_pid_file, text, wait_exit,
-    wait_output,
 };
 
 /// One example binary with its own scratch directory, PID file, log and config file.
@@ -75,14 +74,7 @@ impl Example {
 
     /// Runs a launcher to completion, returning its pid with its output.
     pub(crate) fn launch(&self, cmd: &mut Command) -> (u32, Output) {
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-        let launcher = child.id();
-        (launcher, wait_output(child, DEADLINE))
+        daemon_tests::launch(cmd)
     }
 
     /// Starts the daemon with `cmd` and checks that it detached: the launcher exits 0
