@@ -186,7 +186,7 @@ use proc_macro::TokenStream;
 ///     match Cli::parse().command {
 ///         Command::Serve(mut args) => {
 ///             // Code may set the flag before the call: always detach.
-///             args.daemon.detach = true;
+///             args.daemon.daemon = true;
 ///             serve(args)
 ///         }
 ///         Command::Status => println!("never detaches"),

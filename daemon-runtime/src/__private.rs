@@ -9,10 +9,15 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::builder::Builder;
 use crate::cli::DaemonArgs;
-use crate::daemon::{Builder, Daemon, report_failure, startup_pending};
+use crate::daemon::{Daemon, report_failure, startup_pending};
 use crate::error::exit;
 use crate::settings::Options;
+
+/// A process handle that a reused pid cannot stand in for (a pidfd where the kernel
+/// has them); the integration tests and the benchmark use the runtime's own.
+pub use crate::sys::pidfd::Process;
 
 /// A builder whose code-level values are reported as coming from `#[daemonize]`.
 pub fn builder() -> Builder<()> {

@@ -13,113 +13,57 @@
 //!       ...
 //! ```
 
+#[cfg(feature = "config")]
 use std::path::PathBuf;
 
-use clap::{ArgMatches, Args, Command, FromArgMatches, Parser};
+use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Args, Command, FromArgMatches, Parser};
 
-use crate::settings::Options;
+use crate::settings::{self, Options};
 
-// clap turns a doc comment on an `Args` struct into the `about` text of whatever command
-// it is flattened into, hiding the program's own; so the rustdoc exists only under rustdoc.
-#[cfg_attr(
-    any(doc, doctest),
-    doc = "The daemon's flags: `--daemon`, the control actions, `--config` and the setting overrides."
-)]
-#[cfg_attr(any(doc, doctest), doc = "")]
-#[cfg_attr(
-    any(doc, doctest),
-    doc = "Flatten it into the arguments of a program or of one subcommand:"
-)]
-#[cfg_attr(any(doc, doctest), doc = "")]
-#[cfg_attr(any(doc, doctest), doc = "```")]
-#[cfg_attr(any(doc, doctest), doc = "use clap::Parser;")]
-#[cfg_attr(any(doc, doctest), doc = "use daemon_runtime::DaemonArgs;")]
-#[cfg_attr(any(doc, doctest), doc = "")]
-#[cfg_attr(any(doc, doctest), doc = "#[derive(Parser)]")]
-#[cfg_attr(any(doc, doctest), doc = "struct Cli {")]
-#[cfg_attr(any(doc, doctest), doc = "    /// Port to listen on")]
-#[cfg_attr(any(doc, doctest), doc = "    #[arg(long, default_value_t = 8080)]")]
-#[cfg_attr(any(doc, doctest), doc = "    port: u16,")]
-#[cfg_attr(any(doc, doctest), doc = "    #[command(flatten)]")]
-#[cfg_attr(any(doc, doctest), doc = "    daemon: DaemonArgs,")]
-#[cfg_attr(any(doc, doctest), doc = "}")]
-#[cfg_attr(any(doc, doctest), doc = "")]
-#[cfg_attr(
-    any(doc, doctest),
-    doc = "let cli = Cli::parse_from([\"app\", \"--daemon\", \"--user\", \"nobody\"]);"
-)]
-#[cfg_attr(any(doc, doctest), doc = "assert!(cli.daemon.detach);")]
-#[cfg_attr(
-    any(doc, doctest),
-    doc = "assert_eq!(cli.daemon.user.as_deref(), Some(\"nobody\"));"
-)]
-#[cfg_attr(any(doc, doctest), doc = "```")]
-#[cfg_attr(any(doc, doctest), doc = "")]
-#[cfg_attr(
-    any(doc, doctest),
-    doc = "Fields are public so code can set them before starting (`args.detach = true`)."
-)]
-#[cfg_attr(not(any(doc, doctest)), allow(missing_docs))]
-#[derive(Args, Clone, Debug, Default, PartialEq, Eq)]
-#[command(next_help_heading = "Daemon")]
-#[command(group(clap::ArgGroup::new("daemon-action").multiple(false)))]
+/// The daemon's flags: `--daemon`, the control actions, `--config` and the setting
+/// overrides.
+///
+/// Flatten it into the arguments of a program or of one subcommand:
+///
+/// ```
+/// use clap::Parser;
+/// use daemon_runtime::DaemonArgs;
+///
+/// #[derive(Parser)]
+/// struct Cli {
+///     /// Port to listen on
+///     #[arg(long, default_value_t = 8080)]
+///     port: u16,
+///     #[command(flatten)]
+///     daemon: DaemonArgs,
+/// }
+///
+/// let cli = Cli::parse_from(["app", "--daemon", "--user", "nobody"]);
+/// assert!(cli.daemon.daemon);
+/// assert_eq!(cli.daemon.options.user.as_deref(), Some("nobody"));
+/// ```
+///
+/// Fields are public so code can set them before starting (`args.daemon = true`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DaemonArgs {
-    /// Detach and run in the background; returns once the daemon is ready, or says why it failed
-    #[arg(long = "daemon", id = "daemon", group = "daemon-action")]
-    pub detach: bool,
-
-    /// Stop the running daemon: SIGTERM, then SIGKILL after the stop timeout
-    #[arg(long, id = "daemon-stop", group = "daemon-action")]
-    pub stop: bool,
-
-    /// Report whether the daemon runs (exit 0 running, 1 stale PID file, 3 stopped, 4 unknown)
-    #[arg(long, id = "daemon-status", group = "daemon-action")]
-    pub status: bool,
-
-    /// Stop the daemon if it runs, then start it in the background
-    #[arg(long, id = "daemon-restart", group = "daemon-action")]
-    pub restart: bool,
-
-    /// Make the running daemon reload: SIGHUP (it also reopens its log files)
-    #[arg(long, id = "daemon-reload", group = "daemon-action")]
-    pub reload: bool,
-
-    /// Read settings from the `[daemon]` table of this TOML file
+    /// `--daemon`: detach and run in the background.
+    pub daemon: bool,
+    /// The control action: `--stop`, `--status`, `--restart`, `--reload`, or start.
+    pub action: Action,
+    /// `--config FILE`: the config file to read.
     #[cfg(feature = "config")]
-    #[arg(long, id = "daemon-config", value_name = "FILE")]
     pub config: Option<PathBuf>,
-
-    /// PID file: locked while the daemon runs, names its pid
-    #[arg(long = "pid-file", id = "daemon-pid-file", value_name = "FILE")]
-    pub pid_file: Option<PathBuf>,
-
-    /// Run as this user (name or uid); needs root
-    #[arg(long, id = "daemon-user", value_name = "USER")]
-    pub user: Option<String>,
-
-    /// Run as this group (name or gid); defaults to the user's primary group
-    #[arg(long, id = "daemon-group", value_name = "GROUP")]
-    pub group: Option<String>,
-
-    /// Working directory (default when detached: /)
-    #[arg(long, id = "daemon-dir", value_name = "DIR")]
-    pub dir: Option<PathBuf>,
-
-    /// File mode creation mask, in octal (default: 027)
-    #[arg(long, id = "daemon-umask", value_name = "MASK", value_parser = umask_flag)]
-    pub umask: Option<u32>,
-}
-
-fn umask_flag(text: &str) -> Result<u32, String> {
-    crate::settings::parse_umask(text)
+    /// The settings the flags override (`--user`, `--pid-file`, ...).
+    pub options: Options,
 }
 
 /// What the command line asks the daemon runtime to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Action {
     /// Start: in the foreground, or detached with `--daemon`.
+    #[default]
     Start,
     /// `--stop`.
     Stop,
@@ -131,40 +75,59 @@ pub enum Action {
     Reload,
 }
 
+/// The heading the daemon's flags are listed under in `--help`.
+const HEADING: &str = "Daemon";
+/// The id of `--daemon`, by which [`DaemonArgs::augment`] knows a command has the flags.
+const DAEMON_ID: &str = "daemon";
+
+/// The control actions' flags: id, flag, action, help.
+const ACTIONS: &[(&str, &str, Action, &str)] = &[
+    (
+        "daemon-stop",
+        "stop",
+        Action::Stop,
+        "Stop the running daemon: SIGTERM, then SIGKILL after the stop timeout",
+    ),
+    (
+        "daemon-status",
+        "status",
+        Action::Status,
+        "Report whether the daemon runs (exit 0 running, 1 stale PID file, 3 stopped, 4 unknown)",
+    ),
+    (
+        "daemon-restart",
+        "restart",
+        Action::Restart,
+        "Stop the daemon if it runs, then start it in the background",
+    ),
+    (
+        "daemon-reload",
+        "reload",
+        Action::Reload,
+        "Make the running daemon reload: SIGHUP (it also reopens its log files)",
+    ),
+];
+
 impl DaemonArgs {
     /// The action the flags ask for.
     pub fn action(&self) -> Action {
-        if self.stop {
-            Action::Stop
-        } else if self.status {
-            Action::Status
-        } else if self.restart {
-            Action::Restart
-        } else if self.reload {
-            Action::Reload
-        } else {
-            Action::Start
-        }
+        self.action
     }
 
     /// The settings the flags override, as a layer above the config file.
     pub fn options(&self) -> Options {
-        Options {
-            detach: self.detach.then_some(true),
-            user: self.user.clone(),
-            group: self.group.clone(),
-            dir: self.dir.clone(),
-            pid_file: self.pid_file.clone(),
-            umask: self.umask,
-            ..Options::default()
+        let mut options = self.options.clone();
+        if self.daemon {
+            options.detach = Some(true);
         }
+        options
     }
 
     /// Adds the daemon flags to `cmd`, keeping its name, version, about text, arguments
     /// and subcommands. A command that has them already (it flattens `DaemonArgs`) is
     /// returned as it is.
     pub fn augment(cmd: Command) -> Command {
-        if cmd.get_arguments().any(|a| a.get_id() == "daemon") {
+        if cmd.get_arguments().any(|a| a.get_id() == DAEMON_ID) {
             cmd
         } else {
             <DaemonArgs as Args>::augment_args(cmd)
@@ -225,6 +188,76 @@ impl DaemonArgs {
     }
 }
 
+impl Args for DaemonArgs {
+    fn augment_args(cmd: Command) -> Command {
+        let daemon = Arg::new(DAEMON_ID)
+            .long("daemon")
+            .action(ArgAction::SetTrue)
+            .help(
+                settings::Spec::get("detach")
+                    .map(|spec| spec.help)
+                    .unwrap_or_default(),
+            );
+        let actions = ACTIONS.iter().map(|&(id, long, _, help)| {
+            Arg::new(id)
+                .long(long)
+                .action(ArgAction::SetTrue)
+                .help(help)
+        });
+        let group = ArgGroup::new("daemon-action")
+            .multiple(false)
+            .args(std::iter::once(DAEMON_ID).chain(ACTIONS.iter().map(|a| a.0)));
+        let args = std::iter::once(daemon)
+            .chain(actions)
+            .chain(config_arg())
+            .chain(settings::flag_args())
+            .map(|arg| arg.help_heading(HEADING));
+        cmd.args(args).group(group)
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+#[cfg(feature = "config")]
+fn config_arg() -> Option<Arg> {
+    Some(
+        Arg::new("daemon-config")
+            .long("config")
+            .value_name("FILE")
+            .value_parser(clap::value_parser!(PathBuf))
+            .help("Read settings from the `[daemon]` table of this TOML file"),
+    )
+}
+
+#[cfg(not(feature = "config"))]
+fn config_arg() -> Option<Arg> {
+    None
+}
+
+impl FromArgMatches for DaemonArgs {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let flag = |id: &str| matches.try_get_one::<bool>(id).ok().flatten() == Some(&true);
+        let action = ACTIONS
+            .iter()
+            .find(|(id, ..)| flag(id))
+            .map_or(Action::Start, |&(_, _, action, _)| action);
+        Ok(DaemonArgs {
+            daemon: flag(DAEMON_ID),
+            action,
+            #[cfg(feature = "config")]
+            config: matches.get_one::<PathBuf>("daemon-config").cloned(),
+            options: Options::from_matches(matches),
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,8 +283,8 @@ mod tests {
         ]);
         assert_eq!(cli.port, Some(80));
         assert_eq!(cli.cmd, Some(Sub::Check));
-        assert!(daemon.detach);
-        assert_eq!(daemon.umask, Some(0o77));
+        assert!(daemon.daemon);
+        assert_eq!(daemon.options.umask, Some(0o77));
         assert_eq!(daemon.action(), Action::Start);
     }
 

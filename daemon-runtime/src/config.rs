@@ -16,7 +16,6 @@ use std::marker::PhantomData;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -24,22 +23,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::error::Error;
-use crate::settings::{Options, parse_umask};
-
-/// The keys the `[daemon]` section accepts.
-pub const DAEMON_KEYS: &[&str] = &[
-    "name",
-    "user",
-    "group",
-    "dir",
-    "pid_file",
-    "umask",
-    "stdout",
-    "stderr",
-    "chroot",
-    "stop_timeout",
-    "start_timeout",
-];
+use crate::settings::{KeyLines, Mismatch, Options, Spec};
 
 /// A parsed config file.
 ///
@@ -173,95 +157,27 @@ impl Config {
             return Err(self.invalid("daemon", section, "a table of daemon settings"));
         };
         for (key, value) in section.iter() {
-            let Some(&name) = DAEMON_KEYS.iter().find(|k| **k == key.get_ref()) else {
+            let Some(spec) = Spec::get(key.get_ref()).filter(|spec| spec.config) else {
                 return Err(self.at(
                     key.span(),
                     format!(
                         "unknown key `{}` in [daemon]; expected one of {}",
                         key.get_ref(),
-                        DAEMON_KEYS
-                            .iter()
+                        Spec::config_keys()
                             .map(|k| format!("`{k}`"))
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
                 ));
             };
-            lines
-                .lines
-                .push((name, line_column(&self.text, key.span().start).0));
-            let string = || match value.get_ref() {
-                DeValue::String(s) => Ok(s.to_string()),
-                _ => Err(self.invalid(name, value, "a string")),
-            };
-            match name {
-                "name" => options.name = Some(string()?),
-                "user" | "group" => {
-                    let id = match value.get_ref() {
-                        DeValue::String(s) => s.to_string(),
-                        DeValue::Integer(i) => match integer(i).map(u32::try_from) {
-                            Some(Ok(id)) => id.to_string(),
-                            _ => return Err(self.bad(name, value, "the id is out of range")),
-                        },
-                        _ => return Err(self.invalid(name, value, "a name or a numeric id")),
-                    };
-                    *if name == "user" {
-                        &mut options.user
-                    } else {
-                        &mut options.group
-                    } = Some(id);
+            lines.push(spec.key, line_column(&self.text, key.span().start).0);
+            match options.set_from_toml(spec.key, value.get_ref()) {
+                Some(Ok(())) => {}
+                Some(Err(Mismatch::Expected(what))) => {
+                    return Err(self.invalid(spec.key, value, what));
                 }
-                "umask" => {
-                    let mask = match value.get_ref() {
-                        DeValue::Integer(i) => umask_from_integer(integer(i)),
-                        DeValue::String(s) => parse_umask(s),
-                        _ => {
-                            return Err(self.invalid(
-                                name,
-                                value,
-                                "a umask: an integer such as 0o027, or an octal string such \
-                                 as \"027\"",
-                            ));
-                        }
-                    };
-                    options.umask = Some(mask.map_err(|why| self.bad(name, value, &why))?);
-                }
-                "stop_timeout" | "start_timeout" => {
-                    let seconds = match value.get_ref() {
-                        DeValue::Integer(i) => integer(i).map(|v| v as f64),
-                        DeValue::Float(f) => f.as_str().parse::<f64>().ok(),
-                        _ => {
-                            return Err(self.invalid(
-                                name,
-                                value,
-                                "a number of seconds, such as 10 or 2.5",
-                            ));
-                        }
-                    };
-                    let duration = seconds
-                        .and_then(|s| Duration::try_from_secs_f64(s).ok())
-                        .ok_or_else(|| self.invalid(name, value, "a number of seconds >= 0"))?;
-                    *if name == "stop_timeout" {
-                        &mut options.stop_timeout
-                    } else {
-                        &mut options.start_timeout
-                    } = Some(duration);
-                }
-                // The paths: dir, pid_file, stdout, stderr, chroot.
-                _ => {
-                    let path = match value.get_ref() {
-                        DeValue::String(s) => PathBuf::from(s.as_ref()),
-                        _ => return Err(self.invalid(name, value, "a path (a string)")),
-                    };
-                    let slot = match name {
-                        "dir" => &mut options.dir,
-                        "pid_file" => &mut options.pid_file,
-                        "stdout" => &mut options.stdout,
-                        "stderr" => &mut options.stderr,
-                        _ => &mut options.chroot,
-                    };
-                    *slot = Some(path);
-                }
+                Some(Err(Mismatch::Invalid(why))) => return Err(self.bad(spec.key, value, &why)),
+                None => unreachable!("every key in the table has a kind"),
             }
         }
         Ok((options, lines))
@@ -375,57 +291,10 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for SectionSeed<'_, T> {
     }
 }
 
-/// The line of each key of the `[daemon]` section, for error messages.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct KeyLines {
-    lines: Vec<(&'static str, usize)>,
-    #[cfg(test)]
-    uniform: Option<usize>,
-}
-
-impl KeyLines {
-    pub(crate) fn line_of(&self, key: &str) -> usize {
-        #[cfg(test)]
-        if let Some(line) = self.uniform {
-            return line;
-        }
-        self.lines
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map_or(0, |(_, line)| *line)
-    }
-
-    #[cfg(test)]
-    pub(crate) fn uniform(line: usize) -> Self {
-        KeyLines {
-            lines: Vec::new(),
-            uniform: Some(line),
-        }
-    }
-}
-
-/// A TOML integer's value; `None` if it does not fit an `i64`.
-fn integer(i: &toml::de::DeInteger<'_>) -> Option<i64> {
-    i64::from_str_radix(i.as_str(), i.radix()).ok()
-}
-
-/// A umask written as a TOML integer (`0o027`, or decimal `23`).
-fn umask_from_integer(value: Option<i64>) -> Result<u32, String> {
-    match value.map(u32::try_from) {
-        Some(Ok(v)) if v <= 0o777 => Ok(v),
-        Some(Ok(v)) => Err(format!(
-            "0o{v:o} (decimal {v}) is above 0o777; write a umask in octal, as 0o027 or \"027\""
-        )),
-        Some(Err(_)) if value.is_some_and(|v| v < 0) => Err(format!(
-            "a umask cannot be negative ({})",
-            value.unwrap_or_default()
-        )),
-        _ => Err("the number is out of range for a umask".to_owned()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn options(text: &str) -> Result<Options, String> {
@@ -623,7 +492,7 @@ mod tests {
                 entries in prop::collection::vec(
                     (
                         prop_oneof![
-                            prop::sample::select(DAEMON_KEYS).prop_map(str::to_owned),
+                            prop::sample::select(Spec::config_keys().collect::<Vec<_>>()).prop_map(str::to_owned),
                             "[a-z_]{1,12}",
                         ],
                         prop_oneof![

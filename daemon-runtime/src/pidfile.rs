@@ -22,6 +22,7 @@ use nix::sys::stat::{FileStat, Mode, fstat, fstatat};
 use nix::unistd::{Pid, UnlinkatFlags, ftruncate, unlinkat};
 
 use crate::error::Error;
+use crate::sys::time::Deadline;
 
 /// A locked PID file, held by the launching process and then by the daemon.
 #[derive(Debug)]
@@ -116,6 +117,13 @@ impl PidFile {
         [self.file.as_raw_fd(), self.dir.as_raw_fd()]
     }
 
+    /// Step 9: writes the daemon's pid and makes this the process's PID file (see
+    /// [`activate`](Self::activate)).
+    pub(crate) fn write_and_activate(self, pid: u32) -> Result<ActiveGuard, Error> {
+        self.write_pid(pid)?;
+        Ok(self.activate(pid))
+    }
+
     /// Writes `"<pid>\n"`: truncate, then write, through the locked descriptor.
     pub(crate) fn write_pid(&self, pid: u32) -> Result<(), Error> {
         let err = |source| Error::PidFile {
@@ -165,6 +173,7 @@ use NotLocked::{Failed, Held};
 /// milliseconds before the start is refused. A file naming a live process is refused
 /// at once.
 fn lock_or_holder(file: &File) -> Result<(), NotLocked> {
+    let deadline = Deadline::after(Duration::from_millis(60));
     let mut wait = Duration::from_millis(1);
     loop {
         match file.try_lock() {
@@ -177,13 +186,52 @@ fn lock_or_holder(file: &File) -> Result<(), NotLocked> {
                     let r = nix::sys::signal::kill(Pid::from_raw(pid as i32), None);
                     matches!(r, Ok(()) | Err(nix::errno::Errno::EPERM))
                 });
-                if live || wait > Duration::from_millis(32) {
+                if live || deadline.passed() {
                     return Err(Held(pid));
                 }
                 std::thread::sleep(wait);
                 wait *= 2;
             }
         }
+    }
+}
+
+/// Whether some process holds a file's lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LockState {
+    Free,
+    Held,
+}
+
+/// Looks at a file's lock without disturbing its holder: takes a shared lock for an
+/// instant and releases it at once, so that a starting daemon is not turned away.
+pub(crate) fn lock_state(file: &File) -> io::Result<LockState> {
+    match file.try_lock_shared() {
+        Ok(()) => {
+            file.unlock()?;
+            Ok(LockState::Free)
+        }
+        Err(TryLockError::WouldBlock) => Ok(LockState::Held),
+        Err(TryLockError::Error(e)) => Err(e),
+    }
+}
+
+/// Waits until no process holds `file`'s lock (the daemon's descriptors close as it
+/// exits) or `deadline` passes, on a helper thread, because `flock` has no timeout of
+/// its own. Used where there are no pidfds.
+pub(crate) fn wait_unlocked(file: &File, deadline: Deadline) -> bool {
+    let Ok(file) = file.try_clone() else {
+        return false;
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let got = file.lock_shared().is_ok();
+        let _ = file.unlock();
+        let _ = tx.send(got);
+    });
+    match deadline.remaining() {
+        Some(left) => rx.recv_timeout(left).unwrap_or(false),
+        None => rx.recv().unwrap_or(false),
     }
 }
 
@@ -212,15 +260,10 @@ pub(crate) fn observe(path: &Path) -> io::Result<Observed> {
     };
     let file = File::from(fd);
     let pid = read_pid(&file);
-    match file.try_lock_shared() {
-        Ok(()) => {
-            // Only a probe: release at once so a starting daemon is not turned away.
-            file.unlock()?;
-            Ok(Observed::Free { file, pid })
-        }
-        Err(TryLockError::WouldBlock) => Ok(Observed::Locked { file, pid }),
-        Err(TryLockError::Error(e)) => Err(e),
-    }
+    Ok(match lock_state(&file)? {
+        LockState::Free => Observed::Free { file, pid },
+        LockState::Held => Observed::Locked { file, pid },
+    })
 }
 
 /// Removes a stale PID file: takes its lock so no daemon can be starting with it, and

@@ -8,12 +8,13 @@
 //! the daemon's pid; `R`, ready; `E` + code (i32) + length (u32) + UTF-8 message.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::fcntl::OFlag;
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::poll::{PollFd, PollFlags, poll};
 
 use crate::error::Error;
+use crate::sys::time::Deadline;
 
 /// The daemon's end.
 #[derive(Debug)]
@@ -95,7 +96,7 @@ pub(crate) enum Report {
 impl Waiter {
     /// Reads frames until "ready", an error, end of file, or `timeout`.
     pub(crate) fn wait(self, timeout: Duration) -> Result<Report, Error> {
-        let deadline = Instant::now() + timeout;
+        let deadline = Deadline::after(timeout);
         let mut buf = Vec::new();
         let mut pid = None;
         loop {
@@ -120,16 +121,11 @@ impl Waiter {
                     }
                 }
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            if deadline.passed() {
                 return Ok(Report::TimedOut { pid });
             }
-            let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
             let mut fds = [PollFd::new(self.0.as_fd(), PollFlags::POLLIN)];
-            match poll(
-                &mut fds,
-                PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
-            ) {
+            match poll(&mut fds, deadline.poll_timeout()) {
                 Ok(0) => continue,
                 Ok(_) => {}
                 Err(nix::errno::Errno::EINTR) => continue,

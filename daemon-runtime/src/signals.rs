@@ -22,15 +22,16 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Mutex, Once, OnceLock};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::fcntl::{OFlag, openat};
+use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
-use nix::sys::stat::Mode;
 
 use crate::error::Error;
+use crate::logfile::{self, LogFile};
+use crate::sys::time::Deadline;
 
 static SHUTDOWN: AtomicBool = AtomicBool::new(false);
 static SHUTDOWN_SIGNAL: AtomicI32 = AtomicI32::new(0);
@@ -75,12 +76,13 @@ fn pipes() -> Result<&'static Pipes, Error> {
 }
 
 /// Remembers the log files (each as its directory and name) so SIGHUP can reopen
-/// them. Called once, by the daemon.
-pub(crate) fn set_log_files(
-    stdout: Option<(OwnedFd, CString)>,
-    stderr: Option<(OwnedFd, CString)>,
-) {
-    let _ = LOGS.set(LogPaths { stdout, stderr });
+/// them. Called once, by the daemon, once they are on descriptors 1 and 2.
+pub(crate) fn set_log_files(stdout: Option<LogFile>, stderr: Option<LogFile>) {
+    let by_name = |log: LogFile| (log.dir, log.name);
+    let _ = LOGS.set(LogPaths {
+        stdout: stdout.map(by_name),
+        stderr: stderr.map(by_name),
+    });
 }
 
 /// The descriptors the signal machinery owns, which the daemon must not close.
@@ -157,12 +159,8 @@ extern "C" fn on_hangup(_: libc::c_int) {
 /// Reopens a log file by name in its directory onto `target` (1 or 2); on failure the
 /// old file stays.
 fn reopen(dir: &OwnedFd, name: &CString, target: libc::c_int) {
-    let Ok(fd) = openat(
-        dir,
-        name.as_c_str(),
-        OFlag::O_WRONLY | OFlag::O_APPEND | OFlag::O_CREAT | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
-        Mode::from_bits_truncate(0o640),
-    ) else {
+    // The daemon already runs as its user: a file it creates is that user's.
+    let Ok(fd) = logfile::open_in(dir.as_fd(), name, None) else {
         return;
     };
     let _ = if target == libc::STDOUT_FILENO {
@@ -238,31 +236,26 @@ impl Shutdown {
 
     /// Blocks until shutdown is requested.
     pub fn wait(&self) {
-        while !self.wait_for(None) {}
+        while !self.wait_until(Deadline::NEVER) {}
     }
 
     /// Blocks until shutdown is requested or `timeout` passes; returns whether it was
     /// requested.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        let deadline = Deadline::after(timeout);
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if self.wait_for(Some(left)) || left.is_zero() {
+            if self.wait_until(deadline) || deadline.passed() {
                 return self.requested();
             }
         }
     }
 
-    fn wait_for(&self, timeout: Option<Duration>) -> bool {
+    fn wait_until(&self, deadline: Deadline) -> bool {
         if self.requested() {
             return true;
         }
-        let timeout = match timeout {
-            None => PollTimeout::NONE,
-            Some(t) => PollTimeout::try_from(t).unwrap_or(PollTimeout::MAX),
-        };
         let mut fds = [PollFd::new(self.read, PollFlags::POLLIN)];
-        match poll(&mut fds, timeout) {
+        match poll(&mut fds, deadline.poll_timeout()) {
             Ok(_) | Err(Errno::EINTR) => self.requested(),
             Err(e) => panic!("poll on the shutdown pipe failed: {e}"),
         }

@@ -260,8 +260,9 @@ fn help_shows_the_daemon_flags_under_their_own_heading() {
         "--dir <DIR>",
         "--umask <MASK>",
     ] {
+        // A whole flag, not a prefix of another (`--stop` of the probe's `--stop-timeout`).
         let at = help
-            .find(flag)
+            .find(&format!("{flag} "))
             .unwrap_or_else(|| panic!("{flag} missing:\n{help}"));
         assert!(at > daemon, "{flag} not under Daemon:\n{help}");
     }

@@ -86,7 +86,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Start(mut args) => {
             // The seeds' `app.pargs.daemon = True`: set the flag in code, then call.
-            args.daemon.detach = true;
+            args.daemon.daemon = true;
             serve(args);
         }
         Command::Status(args) => return status(args),

@@ -40,7 +40,7 @@ fn listen(_args: ServeArgs, _listener: std::net::TcpListener) {
 async fn main(cli: Cli) {
     tokio::task::yield_now().await;
     if let Some(Command::Serve(args)) = cli.command {
-        if args.daemon.detach {
+        if args.daemon.daemon {
             listen(args);
         } else {
             serve(args).unwrap();

@@ -43,7 +43,7 @@ fn main() {
     match Cli::parse().command {
         Some(Command::Serve(mut args)) => {
             // Setting the flag in code before the runtime call: always detach.
-            args.daemon.detach = true;
+            args.daemon.daemon = true;
             serve(args).unwrap();
         }
         Some(Command::Work(args)) => work(&args),

@@ -1,0 +1,360 @@
+//! The builder: what the program sets in code, the command line's flags, and reading the
+//! settings from every source. [`Builder::start`] hands over to the plan made before the
+//! fork ([`crate::plan`]) and then to the launcher ([`crate::launcher`]) or the
+//! foreground path ([`crate::foreground`]); [`Builder::launch`] also performs the
+//! command line's control action ([`crate::control`]).
+
+use std::fmt;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+#[cfg(feature = "config")]
+use std::path::PathBuf;
+
+use crate::cli::{Action, DaemonArgs};
+#[cfg(feature = "config")]
+use crate::config::Config;
+use crate::control::{self, Status, Stopped};
+use crate::daemon::Daemon;
+use crate::error::Error;
+use crate::job::{BoxError, Job, Readiness};
+use crate::plan::Plan;
+#[cfg(feature = "config")]
+use crate::settings::KeyLines;
+use crate::settings::{self, Context, Layer, Options, Settings, Source};
+use crate::sys::process;
+use crate::{foreground, launcher};
+
+/// Configures and starts a daemon. Start with [`Daemon::builder`].
+///
+/// Setters give the values "set in code"; the config file, the command-line flags
+/// ([`args`](Self::args)) and [`force`](Self::force) can override them, in that order.
+///
+/// ```no_run
+/// use daemon_runtime::Daemon;
+///
+/// let daemon = Daemon::builder()
+///     .pid_file("/run/hello.pid")
+///     .user("nobody")
+///     .umask(0o027)
+///     .detach(true)
+///     .start()
+///     .unwrap_or_else(|e| e.exit("hello"));
+/// // Only the daemon gets here; the launcher exited 0 once it was ready.
+/// let shutdown = daemon.shutdown();
+/// shutdown.wait();
+/// ```
+#[must_use = "a builder does nothing until `start` or `launch` is called"]
+pub struct Builder<T = ()> {
+    code: Options,
+    code_source: Source,
+    forced: Options,
+    args: Option<DaemonArgs>,
+    #[cfg(feature = "config")]
+    default_config: Option<PathBuf>,
+    default_name: Option<String>,
+    job: Job<T>,
+}
+
+impl<T> fmt::Debug for Builder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("code", &self.code)
+            .field("forced", &self.forced)
+            .field("args", &self.args)
+            .field("keep_fds", &self.job.keep_fds)
+            .field("readiness", &self.job.readiness)
+            .field("has_privileged", &self.job.has_privileged)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Daemon<()> {
+    /// A builder with no privileged action.
+    pub fn builder() -> Builder<()> {
+        Builder {
+            code: Options::default(),
+            code_source: Source::Code,
+            forced: Options::default(),
+            args: None,
+            #[cfg(feature = "config")]
+            default_config: None,
+            default_name: None,
+            job: Job::new(),
+        }
+    }
+}
+
+impl<T> Builder<T> {
+    settings::builder_setters!();
+
+    /// The command line's daemon flags: overrides, `--config`, and the control action
+    /// that [`launch`](Self::launch) performs.
+    pub fn args(mut self, args: DaemonArgs) -> Self {
+        self.args = Some(args);
+        self
+    }
+
+    /// Default config file, read when `--config` is not given. A missing default file
+    /// is fine; a missing `--config` file is an error.
+    #[cfg(feature = "config")]
+    pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.default_config = Some(path.into());
+        self
+    }
+
+    /// Values that override every other source, the command line included.
+    pub fn force(mut self, options: Options) -> Self {
+        self.forced = options;
+        self
+    }
+
+    /// Keeps descriptor `fd` open in the daemon (everything else above 2 is closed).
+    ///
+    /// Descriptors opened before [`start`](Self::start) and not kept are closed in the
+    /// daemon: objects that own them must not be used there. Sockets inherited through
+    /// systemd's `LISTEN_FDS` are kept without asking.
+    pub fn keep_fd(mut self, fd: &impl AsRawFd) -> Self {
+        self.job.keep_fds.push(fd.as_raw_fd());
+        self
+    }
+
+    /// When to tell the launcher the daemon is ready (default: [`Readiness::Auto`]).
+    pub fn readiness(mut self, readiness: Readiness) -> Self {
+        self.job.readiness = readiness;
+        self
+    }
+
+    /// Runs `action` in the daemon, as the original user, after the PID file names the
+    /// daemon and before privileges drop; its value is handed to the daemon through
+    /// [`Daemon::take_privileged`]. Bind port 80 as root, then serve as `nobody`.
+    ///
+    /// An error stops the start: the launcher prints it and exits with status 69.
+    pub fn privileged_action<U, E, F>(self, action: F) -> Builder<U>
+    where
+        F: FnOnce() -> Result<U, E> + 'static,
+        E: Into<BoxError>,
+    {
+        Builder {
+            code: self.code,
+            code_source: self.code_source,
+            forced: self.forced,
+            args: self.args,
+            #[cfg(feature = "config")]
+            default_config: self.default_config,
+            default_name: self.default_name,
+            job: self.job.with_privileged(action),
+        }
+    }
+
+    /// Marks the code-level values as coming from `#[daemonize]`, for messages.
+    pub(crate) fn set_by_attribute(mut self) -> Self {
+        self.code_source = Source::Attribute;
+        self
+    }
+
+    /// The name used when no source sets one.
+    pub(crate) fn default_name(mut self, name: &str) -> Self {
+        self.default_name = Some(name.to_owned());
+        self
+    }
+
+    fn fallback_name(&self) -> String {
+        self.default_name
+            .clone()
+            .or_else(|| {
+                std::env::args_os().next().and_then(|arg0| {
+                    Path::new(&arg0)
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                })
+            })
+            .unwrap_or_else(|| "daemon".to_owned())
+    }
+
+    /// The name for messages: resolved if the settings resolve, else the fallback.
+    pub(crate) fn display_name(&self) -> String {
+        self.forced
+            .name
+            .clone()
+            .or_else(|| self.code.name.clone())
+            .unwrap_or_else(|| self.fallback_name())
+    }
+
+    /// The action the command line asks for.
+    pub(crate) fn action(&self) -> Action {
+        self.args.as_ref().map_or(Action::Start, |args| args.action)
+    }
+
+    /// Merges every source into the effective settings, reading the config file.
+    pub fn settings(&self) -> Result<Settings, Error> {
+        self.load().map(|(settings, _)| settings)
+    }
+
+    /// Reads the config file, if there is one, and merges every source.
+    pub(crate) fn load(&self) -> Result<(Settings, Option<ConfigFile>), Error> {
+        let file = self.read_config()?;
+        let flags = self
+            .args
+            .as_ref()
+            .map(DaemonArgs::options)
+            .unwrap_or_default();
+        let mut layers = vec![Layer {
+            options: &self.code,
+            source: self.code_source.clone(),
+        }];
+        if let Some(file) = &file {
+            layers.push(file.layer());
+        }
+        layers.push(Layer {
+            options: &flags,
+            source: Source::Flags,
+        });
+        layers.push(Layer {
+            options: &self.forced,
+            source: Source::Forced,
+        });
+        let name = self.fallback_name();
+        let settings = settings::resolve(&layers, &Context { name: &name })?;
+        Ok((settings, file))
+    }
+
+    /// The config file, if one is given: `--config` (required to exist) or the default
+    /// path set in code (may be missing). Without either, nothing is read.
+    #[cfg(feature = "config")]
+    fn read_config(&self) -> Result<Option<ConfigFile>, Error> {
+        let explicit = self.args.as_ref().and_then(|a| a.config.as_ref());
+        let config = match (explicit, &self.default_config) {
+            (Some(explicit), _) => Config::load(explicit, true)?,
+            (None, Some(default)) => Config::load(default, false)?,
+            (None, None) => None,
+        };
+        config.map(ConfigFile::read).transpose()
+    }
+
+    #[cfg(not(feature = "config"))]
+    fn read_config(&self) -> Result<Option<ConfigFile>, Error> {
+        Ok(None)
+    }
+
+    /// Performs what the command line asked for.
+    ///
+    /// Start (in the foreground, or detached with `--daemon`) returns the running
+    /// [`Daemon`] in the daemon process; `--stop`, `--status`, `--restart` (in the
+    /// launcher) and `--reload` print their outcome and exit the process with its status.
+    /// Any error is printed as `name: message` and exits with the error's code (see
+    /// [`exit`](crate::exit)); `--status` exits 4 on any error, as LSB asks.
+    pub fn launch(self) -> Daemon<T> {
+        let name = self.display_name();
+        match self.action() {
+            Action::Start => self.start().unwrap_or_else(|e| e.exit(&name)),
+            Action::Restart => self.restart().unwrap_or_else(|e| e.exit(&name)),
+            action => control::perform(self.settings(), action, &name),
+        }
+    }
+
+    /// Stops the running daemon (see [`control::stop`]).
+    pub fn stop(&self) -> Result<Stopped, Error> {
+        let target = control::Target::new(self.settings()?, "stop")?;
+        control::stop(&target.name, &target.pid_file, target.stop_timeout)
+    }
+
+    /// Tells whether the daemon runs (see [`control::status`]).
+    pub fn status(&self) -> Result<Status, Error> {
+        let target = control::Target::new(self.settings()?, "check")?;
+        Ok(control::status(&target.pid_file))
+    }
+
+    /// Sends SIGHUP to the running daemon; returns its pid.
+    pub fn reload(&self) -> Result<u32, Error> {
+        let target = control::Target::new(self.settings()?, "reload")?;
+        control::reload(&target.name, &target.pid_file)
+    }
+
+    /// Stops the daemon if it runs, then starts it detached with the same settings.
+    pub fn restart(mut self) -> Result<Daemon<T>, Error> {
+        // Without a PID file there is nothing to find the old daemon by.
+        let target = control::Target::new(self.settings()?, "restart")?;
+        let outcome = control::stop(&target.name, &target.pid_file, target.stop_timeout)?;
+        log::debug!("{}", outcome.describe(&target.name, &target.pid_file));
+        self.forced.detach = Some(true);
+        self.start()
+    }
+
+    /// Starts the daemon: validates everything, takes the PID file, then either
+    /// detaches (the launching process exits inside this call, 0 once the daemon is
+    /// ready) or stays in the foreground.
+    ///
+    /// Returns in the daemon, or in the foreground process. `Err` only comes back in
+    /// the launching process, before anything was forked; report it with
+    /// [`Error::exit`].
+    pub fn start(self) -> Result<Daemon<T>, Error> {
+        let (settings, file) = self.load()?;
+        // Before any file is created: a process that cannot fork must not leave a PID
+        // file or a log file behind.
+        let single_threaded = match settings.detach.value {
+            true => Some(process::ensure_single_threaded()?),
+            false => None,
+        };
+        let plan = Plan::prepare(&settings)?;
+        if let Some(file) = file {
+            file.keep_for_the_program();
+        }
+        match single_threaded {
+            Some(token) => launcher::detach(self.job, settings, plan, token),
+            None => foreground::run(self.job, settings, plan),
+        }
+    }
+}
+
+/// A config file, read and parsed, with its `[daemon]` table as a settings layer.
+#[cfg(feature = "config")]
+pub(crate) struct ConfigFile {
+    config: Config,
+    options: Options,
+    lines: KeyLines,
+}
+
+#[cfg(feature = "config")]
+impl ConfigFile {
+    fn read(config: Config) -> Result<ConfigFile, Error> {
+        let (options, lines) = config.daemon_options()?;
+        Ok(ConfigFile {
+            config,
+            options,
+            lines,
+        })
+    }
+
+    fn layer(&self) -> Layer<'_> {
+        Layer {
+            options: &self.options,
+            source: Source::File {
+                path: self
+                    .config
+                    .path()
+                    .unwrap_or(Path::new("<config>"))
+                    .to_owned(),
+                lines: self.lines.clone(),
+            },
+        }
+    }
+
+    /// Makes the document what [`crate::config()`] returns, for the program's own
+    /// sections.
+    fn keep_for_the_program(self) {
+        crate::daemon::set_config(self.config);
+    }
+}
+
+/// Without the `config` feature there is never a config file.
+#[cfg(not(feature = "config"))]
+pub(crate) enum ConfigFile {}
+
+#[cfg(not(feature = "config"))]
+impl ConfigFile {
+    fn layer(&self) -> Layer<'_> {
+        match *self {}
+    }
+
+    fn keep_for_the_program(self) {}
+}

@@ -1,0 +1,262 @@
+//! Control of a running daemon, found through its PID file: stop ([`stop()`]), status
+//! ([`status()`]) and reload ([`reload()`]); restart is a stop, then a start.
+//!
+//! The daemon is the process holding the PID file's lock, never merely the pid written
+//! in it: a file whose lock is free is stale, whatever process now has that pid. On
+//! Linux the target is pinned with a pidfd before it is checked, so the signal cannot
+//! reach a process that took over the pid in between, and its exit is awaited by
+//! polling the pidfd instead of sleeping. Elsewhere, the check and `kill` are done
+//! back to back and the exit is awaited on the PID file's lock.
+
+mod status;
+mod stop;
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+pub use status::{Status, status};
+pub use stop::{Stopped, stop};
+
+use crate::cli::Action;
+use crate::error::{Error, exit};
+use crate::pidfile::{self, LockState, Observed};
+use crate::plan::absolute;
+use crate::settings::Settings;
+use crate::sys::pidfd::Process;
+use crate::sys::time::Deadline;
+
+/// What a control action works on: the daemon's name, its PID file, its stop timeout.
+pub(crate) struct Target {
+    pub(crate) name: String,
+    /// Absolute: every action names the same file whatever directory it runs from.
+    pub(crate) pid_file: PathBuf,
+    pub(crate) stop_timeout: Duration,
+}
+
+impl Target {
+    /// The target of `action` ("stop", "check", ...) from the effective settings.
+    pub(crate) fn new(settings: Settings, action: &'static str) -> Result<Target, Error> {
+        let name = settings.name.value;
+        let Some(path) = settings.pid_file.value.path() else {
+            return Err(Error::NoPidFile { name, action });
+        };
+        Ok(Target {
+            pid_file: absolute(path),
+            name,
+            stop_timeout: settings.stop_timeout.value,
+        })
+    }
+}
+
+/// Performs `--stop`, `--status` or `--reload`, prints the outcome and exits with its
+/// status.
+pub(crate) fn perform(settings: Result<Settings, Error>, action: Action, name: &str) -> ! {
+    let verb = match action {
+        Action::Stop => "stop",
+        Action::Status => "check",
+        _ => "reload",
+    };
+    let target = settings
+        .and_then(|settings| Target::new(settings, verb))
+        .unwrap_or_else(|e| {
+            e.report(name);
+            // LSB: status answers 4, "unknown", for any error.
+            let code = match action {
+                Action::Status => 4,
+                _ => e.exit_code(),
+            };
+            std::process::exit(code)
+        });
+    let (name, path) = (&target.name, &target.pid_file);
+    match action {
+        Action::Stop => {
+            let outcome = stop(name, path, target.stop_timeout).unwrap_or_else(|e| e.exit(name));
+            println!("{}", outcome.describe(name, path));
+            std::process::exit(exit::OK)
+        }
+        Action::Status => {
+            let status = status(path);
+            println!("{}", status.describe(name, path));
+            std::process::exit(status.exit_code())
+        }
+        _ => {
+            let pid = reload(name, path).unwrap_or_else(|e| e.exit(name));
+            println!("sent SIGHUP to {name} (pid {pid})");
+            std::process::exit(exit::OK)
+        }
+    }
+}
+
+/// Sends SIGHUP to the daemon whose PID file is `path`; returns its pid.
+pub fn reload(name: &str, path: &Path) -> Result<u32, Error> {
+    signal(name, path, Signal::SIGHUP)
+}
+
+/// Sends `signal` to the daemon whose PID file is `path`; returns its pid.
+pub fn signal(name: &str, path: &Path, signal: Signal) -> Result<u32, Error> {
+    match find(name, "signal", path)? {
+        Found::NotRunning { .. } => Err(Error::NotRunning {
+            name: name.to_owned(),
+        }),
+        Found::Running(daemon) => {
+            daemon.process.signal(signal).map_err(|e| {
+                control_error(
+                    "signal",
+                    name,
+                    format!("cannot send {signal} to pid {}: {e}", daemon.pid),
+                    Some(e),
+                )
+            })?;
+            log::debug!("sent {signal} to pid {}", daemon.pid);
+            Ok(daemon.pid)
+        }
+    }
+}
+
+pub(crate) fn control_error(
+    action: &'static str,
+    name: &str,
+    message: String,
+    source: Option<io::Error>,
+) -> Error {
+    Error::Control {
+        action,
+        name: name.to_owned(),
+        message,
+        source,
+    }
+}
+
+/// The daemon, pinned so that signals reach it and nothing else.
+struct Pinned {
+    pid: u32,
+    process: Process,
+    /// The PID file, held open: without pidfds, its lock tells when the daemon is gone.
+    file: File,
+}
+
+impl Pinned {
+    /// Waits for the daemon's exit until `deadline`; returns whether it exited.
+    fn wait_exit(&self, deadline: Deadline) -> bool {
+        if self.process.is_pinned() {
+            return self.process.wait_exit(deadline);
+        }
+        pidfile::wait_unlocked(&self.file, deadline)
+    }
+}
+
+/// A PID file that no daemon holds.
+struct Stale {
+    file: File,
+    pid: Option<u32>,
+}
+
+enum Found {
+    Running(Pinned),
+    NotRunning { stale: Option<Stale> },
+}
+
+/// What one look at the PID file showed.
+enum Look {
+    Settled(Found),
+    /// The lock was released while we looked (the daemon exited): look again.
+    Again,
+    /// A daemon between its lock and its pid write.
+    NoPidYet,
+}
+
+/// Why the daemon cannot be pinned.
+enum Refusal {
+    Unreadable(io::Error),
+    NoPid,
+    Gone(u32),
+    Unreachable(u32, io::Error),
+    NotHolder(u32),
+}
+
+impl Refusal {
+    fn into_error(self, name: &str, action: &'static str, path: &Path) -> Error {
+        let path = path.display();
+        let (message, source) = match self {
+            Refusal::Unreadable(e) => (format!("cannot read PID file {path}: {e}"), Some(e)),
+            Refusal::NoPid => (format!("PID file {path} is locked but names no pid"), None),
+            Refusal::Gone(pid) => (
+                format!(
+                    "PID file {path} names pid {pid}, which is gone, but something else still \
+                     holds its lock (a child process of the daemon?); signalling nothing"
+                ),
+                None,
+            ),
+            Refusal::Unreachable(pid, e) => (format!("cannot reach pid {pid}: {e}"), Some(e)),
+            Refusal::NotHolder(pid) => (
+                format!(
+                    "PID file {path} names pid {pid}, but that process does not hold the \
+                     file; refusing to signal it"
+                ),
+                None,
+            ),
+        };
+        control_error(action, name, message, source)
+    }
+}
+
+/// Finds the daemon holding the PID file at `path`.
+fn find(name: &str, action: &'static str, path: &Path) -> Result<Found, Error> {
+    // A daemon between its lock and its pid write is given a moment; the window is
+    // the length of two forks.
+    let deadline = Deadline::after(Duration::from_secs(2));
+    loop {
+        match look(path).map_err(|why| why.into_error(name, action, path))? {
+            Look::Settled(found) => return Ok(found),
+            Look::Again => {}
+            Look::NoPidYet if !deadline.passed() => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Look::NoPidYet => return Err(Refusal::NoPid.into_error(name, action, path)),
+        }
+    }
+}
+
+/// One look at the PID file.
+fn look(path: &Path) -> Result<Look, Refusal> {
+    let (file, pid) = match pidfile::observe(path).map_err(Refusal::Unreadable)? {
+        Observed::Missing => return Ok(Look::Settled(Found::NotRunning { stale: None })),
+        Observed::Free { file, pid } => {
+            let stale = Some(Stale { file, pid });
+            return Ok(Look::Settled(Found::NotRunning { stale }));
+        }
+        Observed::Locked { pid: None, .. } => return Ok(Look::NoPidYet),
+        Observed::Locked {
+            file,
+            pid: Some(pid),
+        } => (file, pid),
+    };
+    // Pin the process first, then check it is the lock holder: whatever the checks see
+    // is then true of the process the handle refers to.
+    let process = match Process::open(pid) {
+        Ok(process) => process,
+        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
+            return released_or(&file, Refusal::Gone(pid));
+        }
+        Err(e) => return Err(Refusal::Unreachable(pid, e)),
+    };
+    if pidfile::holds_open(pid, &file) == Some(false) {
+        return released_or(&file, Refusal::NotHolder(pid));
+    }
+    if pidfile::lock_state(&file).map_err(Refusal::Unreadable)? == LockState::Free {
+        return Ok(Look::Again);
+    }
+    Ok(Look::Settled(Found::Running(Pinned { pid, process, file })))
+}
+
+/// "Look again" if the daemon released the lock meanwhile (it exited), else `refusal`.
+fn released_or(file: &File, refusal: Refusal) -> Result<Look, Refusal> {
+    match pidfile::lock_state(file).map_err(Refusal::Unreadable)? {
+        LockState::Free => Ok(Look::Again),
+        LockState::Held => Err(refusal),
+    }
+}

@@ -1,0 +1,201 @@
+//! The macro that turns the settings table (`table.rs`) into code: the [`Options`] and
+//! [`Settings`] structs, the table of keys and flags, the config parser's dispatch, the
+//! command-line flags, the builder's setters, the resolver and the validation.
+//!
+//! Each table entry reads:
+//!
+//! ```text
+//! context ctx;   // the name the default expressions use for the `Context`
+//!
+//! /// Docs of the field and the builder setter.
+//! key: Kind => ValueType, setter(into | plain),
+//!     default(required EXPR | optional EXPR), flag(FLAG), config(yes | no), "help";
+//! ```
+//!
+//! - `setter(into)`: the builder's setter takes `impl Into<ValueType>` (strings, paths);
+//!   `setter(plain)`: it takes the type itself, so integer literals infer (`umask(0o027)`).
+//! - `required EXPR`: the setting always has a value; `EXPR` (a `ValueType`) is the
+//!   built-in one. `optional EXPR`: `EXPR` is an `Option<ValueType>`. Either expression
+//!   may use the context and the settings resolved before it (entries resolve in table
+//!   order), by key.
+//! - `FLAG`: `value("--user", "USER")` (takes a value), `switch("--no-new-privs")`
+//!   (present or not), `own("--daemon")` (a flag the command line defines itself, named
+//!   here for messages), or `none`.
+//!
+//! [`Options`]: super::Options
+//! [`Settings`]: super::Settings
+
+macro_rules! settings_table {
+    (context $ctx:ident; $(
+        $(#[doc = $doc:literal])+
+        $key:ident: $kind:ident => $ty:ty, setter($setter:ident),
+            default($mode:ident $default:expr),
+            flag($($flag:tt)*),
+            config($config:ident),
+            $help:literal;
+    )*) => {
+        /// One source's values for the daemon settings; `None` means "this source does not
+        /// say".
+        ///
+        /// The builder, the config file's `[daemon]` section and the command-line flags each
+        /// produce one of these; [`Settings`] is what remains after merging them.
+        #[derive(Clone, Debug, Default, PartialEq, Eq)]
+        #[non_exhaustive]
+        #[allow(unused_qualifications)]
+        pub struct Options {
+            $( $(#[doc = $doc])+ pub $key: Option<$ty>, )*
+        }
+
+        /// The settings after merging every source, each with its [`Origin`](crate::Origin).
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        #[non_exhaustive]
+        #[allow(unused_qualifications)]
+        pub struct Settings {
+            $( $(#[doc = $doc])+ pub $key: settings_table!(@field $mode $ty), )*
+        }
+
+        /// Every setting's key, flag, help and whether the config file takes it, in order.
+        pub(crate) const TABLE: &[Spec] = &[
+            $( Spec {
+                key: stringify!($key),
+                flag: settings_table!(@flag_name $($flag)*),
+                help: $help,
+                config: settings_table!(@yes $config),
+            }, )*
+        ];
+
+        impl Options {
+            /// Sets `key` from its config file value; `None` if no setting has that key.
+            #[cfg(feature = "config")]
+            pub(crate) fn set_from_toml(
+                &mut self,
+                key: &str,
+                value: &toml::de::DeValue<'_>,
+            ) -> Option<Result<(), Mismatch>> {
+                match key {
+                    $( stringify!($key) => Some(
+                        <$kind as Kind>::from_toml(value).map(|v| self.$key = Some(v)),
+                    ), )*
+                    _ => None,
+                }
+            }
+
+            /// The values the command line's flags set.
+            pub(crate) fn from_matches(matches: &clap::ArgMatches) -> Options {
+                Options {
+                    $( $key: settings_table!(@read matches, $key, $kind, $($flag)*), )*
+                }
+            }
+        }
+
+        /// The command-line flags of the settings that have one.
+        pub(crate) fn flag_args() -> impl Iterator<Item = clap::Arg> {
+            [$( settings_table!(@arg $key, $kind, $help, $($flag)*), )*]
+                .into_iter()
+                .flatten()
+        }
+
+        /// The builder's setters: one per setting, setting the value "in code".
+        macro_rules! builder_setters {
+            () => {$(
+                $(#[doc = $doc])+
+                pub fn $key(mut self, value: $crate::settings::settings_table!(@setter_arg $setter $ty)) -> Self {
+                    self.code.$key = Some($crate::settings::settings_table!(@setter_value $setter value));
+                    self
+                }
+            )*};
+        }
+        pub(crate) use builder_setters;
+
+        /// Merges `layers` (lowest priority first) over the built-in defaults (which may
+        /// depend on the context) and checks each value.
+        pub(crate) fn resolve(
+            layers: &[Layer<'_>],
+            $ctx: &Context<'_>,
+        ) -> Result<Settings, Error> {
+            $(
+                let $key = settings_table!(
+                    @resolve $mode, layers, $key, $kind, $default
+                )?;
+            )*
+            Ok(Settings { $($key,)* })
+        }
+
+        impl fmt::Display for Settings {
+            /// One `key = value  # origin` line per setting, unset ones included, in the
+            /// `[daemon]` section's terms.
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                $( settings_table!(@show f, self, $key, $kind, $mode); )*
+                Ok(())
+            }
+        }
+    };
+
+    (@setter_arg into $ty:ty) => { impl Into<$ty> };
+    (@setter_arg plain $ty:ty) => { $ty };
+    (@setter_value into $value:ident) => { $value.into() };
+    (@setter_value plain $value:ident) => { $value };
+
+    (@field required $ty:ty) => { Sourced<$ty> };
+    (@field optional $ty:ty) => { Option<Sourced<$ty>> };
+
+    (@yes yes) => { true };
+    (@yes no) => { false };
+
+    (@flag_name value($flag:literal, $value_name:literal)) => { Some($flag) };
+    (@flag_name switch($flag:literal)) => { Some($flag) };
+    (@flag_name own($flag:literal)) => { Some($flag) };
+    (@flag_name none) => { None };
+
+    (@read $m:ident, $key:ident, $kind:ident, value($flag:literal, $value_name:literal)) => {
+        $m.get_one(concat!("daemon-", stringify!($key))).cloned()
+    };
+    (@read $m:ident, $key:ident, $kind:ident, switch($flag:literal)) => {
+        $m.get_flag(concat!("daemon-", stringify!($key))).then_some(true)
+    };
+    (@read $m:ident, $key:ident, $kind:ident, own($flag:literal)) => { None };
+    (@read $m:ident, $key:ident, $kind:ident, none) => { None };
+
+    (@arg $key:ident, $kind:ident, $help:literal, value($flag:literal, $value_name:literal)) => {
+        Some(
+            clap::Arg::new(concat!("daemon-", stringify!($key)))
+                .long(&$flag[2..])
+                .value_name($value_name)
+                .help($help)
+                .value_parser(<$kind as Kind>::parse),
+        )
+    };
+    (@arg $key:ident, $kind:ident, $help:literal, switch($flag:literal)) => {
+        Some(
+            clap::Arg::new(concat!("daemon-", stringify!($key)))
+                .long(&$flag[2..])
+                .help($help)
+                .action(clap::ArgAction::SetTrue),
+        )
+    };
+    (@arg $key:ident, $kind:ident, $help:literal, own($flag:literal)) => { None };
+    (@arg $key:ident, $kind:ident, $help:literal, none) => { None };
+
+    (@resolve required, $layers:ident, $key:ident, $kind:ident, $default:expr) => {
+        checked::<$kind>(
+            stringify!($key),
+            pick($layers, stringify!($key), |o| o.$key.as_ref())
+                .unwrap_or_else(|| Sourced::built_in($default)),
+        )
+    };
+    (@resolve optional, $layers:ident, $key:ident, $kind:ident, $default:expr) => {
+        pick($layers, stringify!($key), |o| o.$key.as_ref())
+            .or_else(|| $default.map(Sourced::built_in))
+            .map(|value| checked::<$kind>(stringify!($key), value))
+            .transpose()
+    };
+
+    (@show $f:ident, $self:ident, $key:ident, $kind:ident, required) => {
+        show_line::<$kind>($f, stringify!($key), Some(&$self.$key))?
+    };
+    (@show $f:ident, $self:ident, $key:ident, $kind:ident, optional) => {
+        show_line::<$kind>($f, stringify!($key), $self.$key.as_ref())?
+    };
+}
+
+pub(crate) use settings_table;

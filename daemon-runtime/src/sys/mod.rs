@@ -1,0 +1,10 @@
+//! The system calls of the start-up sequence and of control, one module per family
+//! (grouped as nix groups them): each a thin, checked wrapper that the steps call.
+
+pub(crate) mod fd;
+pub(crate) mod pidfd;
+pub(crate) mod process;
+pub(crate) mod signal;
+pub(crate) mod stdio;
+pub(crate) mod time;
+pub(crate) mod user;
