@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
-use crate::settings::Origin;
+use crate::origin::Origin;
 
 /// Exit statuses of the launching process, from BSD's `sysexits.h`.
 ///
@@ -157,11 +157,6 @@ pub enum Error {
         /// The action's error.
         source: Box<dyn StdError + Send + Sync>,
     },
-    /// The program reported that it could not start.
-    Program {
-        /// The program's message.
-        message: String,
-    },
     /// Stop, status, restart or reload was asked for without a PID file to find the daemon by.
     NoPidFile {
         /// The daemon's name.
@@ -201,7 +196,7 @@ impl Error {
             Error::PidFile { .. } | Error::LogFile { .. } => exit::CANTCREAT,
             Error::AlreadyRunning { .. } => exit::TEMPFAIL,
             Error::MultiThreaded { .. } => exit::SOFTWARE,
-            Error::PrivilegedAction { .. } | Error::Program { .. } => exit::UNAVAILABLE,
+            Error::PrivilegedAction { .. } => exit::UNAVAILABLE,
             // LSB: "program is not running" for reload and friends.
             Error::NotRunning { .. } => 7,
             Error::Control { .. } => 1,
@@ -316,7 +311,6 @@ impl fmt::Display for Error {
             ),
             Error::Sys { call, source } => write!(f, "{call} failed: {source}"),
             Error::PrivilegedAction { source } => write!(f, "privileged action failed: {source}"),
-            Error::Program { message } => f.write_str(message),
             Error::NoPidFile { name, action } => write!(
                 f,
                 "cannot {action} {name}: no PID file is configured (set pid_file or pass --pid-file)"

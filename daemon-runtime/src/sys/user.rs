@@ -30,52 +30,17 @@ pub(crate) fn resolve(
     user: Option<&Sourced<String>>,
     group: Option<&Sourced<String>>,
 ) -> Result<Option<Identity>, Error> {
-    if user.is_none() && group.is_none() {
-        return Ok(None);
-    }
     let group = group.map(lookup_group).transpose()?;
-    let identity = match user {
-        Some(user) => {
-            let (uid, name, primary) = lookup_user(user)?;
-            let gid = match (&group, primary) {
-                (Some(g), _) => g.gid,
-                (None, Some(primary)) => primary,
-                (None, None) => {
-                    return Err(Error::InvalidSetting {
-                        key: "user",
-                        value: user.value.clone(),
-                        reason: "uid has no entry in the user database, so its group is \
-                                 unknown; set `group` as well"
-                            .to_owned(),
-                        origin: user.origin.clone(),
-                    });
-                }
-            };
-            let groups = match &name {
-                Some(name) => supplementary_groups(name, gid)?,
-                None => vec![gid],
-            };
-            Identity {
-                label: format!(
-                    "{} (uid {uid}, gid {gid})",
-                    name.as_deref().unwrap_or(&user.value)
-                ),
-                uid,
-                gid,
-                name,
-                groups,
-            }
-        }
-        None => {
-            let group = group.expect("user or group is set");
-            Identity {
-                label: format!("group {} (gid {})", group.name, group.gid),
-                uid: geteuid(),
-                gid: group.gid,
-                name: None,
-                groups: vec![group.gid],
-            }
-        }
+    let identity = match (user, group) {
+        (None, None) => return Ok(None),
+        (Some(user), group) => user_identity(user, group)?,
+        (None, Some(group)) => Identity {
+            label: format!("group {} (gid {})", group.name, group.gid),
+            uid: geteuid(),
+            gid: group.gid,
+            name: None,
+            groups: vec![group.gid],
+        },
     };
     if identity.uid == geteuid() && identity.gid == getegid() && !geteuid().is_root() {
         // Already that user: nothing to drop, and no right to change groups anyway.
@@ -91,6 +56,39 @@ pub(crate) fn resolve(
         });
     }
     Ok(Some(identity))
+}
+
+/// The user's ids and groups; its primary group unless `group` is given.
+fn user_identity(user: &Sourced<String>, group: Option<ResolvedGroup>) -> Result<Identity, Error> {
+    let (uid, name, primary) = lookup_user(user)?;
+    let gid = match (group, primary) {
+        (Some(group), _) => group.gid,
+        (None, Some(primary)) => primary,
+        (None, None) => {
+            return Err(Error::InvalidSetting {
+                key: "user",
+                value: user.value.clone(),
+                reason: "uid has no entry in the user database, so its group is unknown; set \
+                         `group` as well"
+                    .to_owned(),
+                origin: user.origin.clone(),
+            });
+        }
+    };
+    let groups = match &name {
+        Some(name) => supplementary_groups(name, gid)?,
+        None => vec![gid],
+    };
+    Ok(Identity {
+        label: format!(
+            "{} (uid {uid}, gid {gid})",
+            name.as_deref().unwrap_or(&user.value)
+        ),
+        uid,
+        gid,
+        name,
+        groups,
+    })
 }
 
 fn lookup_user(user: &Sourced<String>) -> Result<(Uid, Option<String>, Option<Gid>), Error> {
