@@ -53,6 +53,7 @@ mod process;
 mod readiness;
 pub mod settings;
 mod signals;
+mod sys;
 
 pub use cli::{Action, DaemonArgs};
 #[cfg(feature = "config")]

@@ -1,0 +1,3 @@
+//! Thin, checked layers over system calls, one file per family.
+
+pub(crate) mod fs;
