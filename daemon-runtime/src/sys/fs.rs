@@ -716,18 +716,29 @@ impl<'a> Walk<'a> {
         };
         let fd = open(root, DIR_FLAGS, Mode::empty()).map_err(|e| io(Op::Open, e))?;
         let stat = fstat(&fd).map_err(|e| io(Op::Inspect, e))?;
-        Ok(Walk {
+        let path_walked = root.to_owned();
+        Ok(Walk::beneath(
             path,
-            top: Dir {
+            Dir {
                 fd,
                 stat,
-                path: root.to_owned(),
+                path: path_walked,
             },
+            bytes,
+        ))
+    }
+
+    /// A walk of `rel` that treats `root` as `/`: `..` stops there and absolute symlink
+    /// targets start over from it. `path` is what errors name.
+    fn beneath(path: &'a Path, root: Dir, rel: &[u8]) -> Walk<'a> {
+        Walk {
+            path,
+            top: root,
             above: Vec::new(),
-            pending: components(bytes).rev().map(<[u8]>::to_vec).collect(),
+            pending: components(rel).rev().map(<[u8]>::to_vec).collect(),
             hops: 0,
             euid: geteuid().as_raw(),
-        })
+        }
     }
 
     fn refuse(&self, reason: Reason) -> Refused {
@@ -1015,6 +1026,22 @@ impl Parent {
 /// it, or keep it, past the `chroot`.
 pub(crate) fn open_dir(path: &Path) -> Result<OwnedFd, Refused> {
     let mut walk = Walk::start(path)?;
+    walk.run(false)?;
+    Ok(walk.top.fd)
+}
+
+/// Walks to the directory `path` as a process will see it after `chroot(root)`: `root`
+/// (absolute) is walked as by [`open_dir`], then `path` beneath it with `root` as `/`,
+/// so that `..` stops at `root` and root's absolute symlinks inside the jail lead where
+/// they will lead in it, not into the host's tree. Errors name `root` joined with `path`.
+///
+/// For checking the `dir` setting before the fork; the same caveat as [`open_dir`]
+/// holds for the descriptor.
+pub(crate) fn open_dir_in(root: &Path, path: &Path) -> Result<OwnedFd, Refused> {
+    let mut jail = Walk::start(root)?;
+    jail.run(false)?;
+    let shown = root.join(path.strip_prefix("/").unwrap_or(path));
+    let mut walk = Walk::beneath(&shown, jail.top, path.as_os_str().as_bytes());
     walk.run(false)?;
     Ok(walk.top.fd)
 }
@@ -1806,6 +1833,38 @@ mod tests {
         assert!(parent.unlink_if_same(&opened.file).unwrap());
         assert!(!s.at("private/x.pid").exists());
         assert!(fs::symlink_metadata(s.at("x.pid")).unwrap().is_symlink());
+    }
+
+    #[test]
+    fn directory_in_a_chroot_is_walked_as_the_jail_sees_it() {
+        let Some(s) = Scene::new("directory_in_a_chroot_is_walked_as_the_jail_sees_it") else {
+            return;
+        };
+        let jail = s.at("jail");
+        fs::create_dir_all(jail.join("data/www")).unwrap();
+        fs::create_dir(jail.join("var")).unwrap();
+        // Inside the jail, /var/www is /data/www; on the host it would be the host's /data.
+        symlink("/data/www", jail.join("var/www")).unwrap();
+        let ino = |fd: &OwnedFd| fstat(fd).unwrap().st_ino;
+        let www = open_dir_in(&jail, Path::new("/var/www")).unwrap();
+        assert_eq!(
+            ino(&www),
+            fs::metadata(jail.join("data/www")).unwrap().ino()
+        );
+        // `..` stops at the jail's root.
+        let top = open_dir_in(&jail, Path::new("/var/../../..")).unwrap();
+        assert_eq!(ino(&top), fs::metadata(&jail).unwrap().ino());
+        // The same rule for symlinks inside it.
+        s.plant(Path::new("/data"), &jail.join("var/planted"));
+        let err = open_dir_in(&jail, Path::new("/var/planted/www")).unwrap_err();
+        assert!(
+            matches!(err.reason, Reason::UntrustedSymlink { .. }),
+            "{err}"
+        );
+        assert_eq!(err.path, jail.join("var/planted/www"));
+        let err = open_dir_in(&jail, Path::new("/nowhere")).unwrap_err();
+        let component = jail.join("nowhere");
+        assert_eq!(err.reason, Reason::Missing { component });
     }
 
     #[test]
