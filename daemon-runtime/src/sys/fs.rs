@@ -491,8 +491,18 @@ impl fmt::Display for Subject<'_> {
     }
 }
 
-/// The symlink rule, as the end of a refusal.
+/// The symlink rule, as the end of a refusal, for a walk with this effective uid.
 struct Rule(u32);
+
+impl Rule {
+    /// Whose symlinks are followed.
+    fn who(&self) -> String {
+        match self.0 {
+            0 => "root".to_owned(),
+            euid => format!("root and uid {euid}"),
+        }
+    }
+}
 
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -517,30 +527,38 @@ impl fmt::Display for Refused {
             "cannot open"
         };
         write!(f, "{verb} {}: ", self.path.display())?;
+        match self.reason.describe_file(f) {
+            Some(done) => done,
+            None => self.describe_walk(f),
+        }
+    }
+}
+
+impl Refused {
+    /// The reasons met on the way to the file, which name the component at fault.
+    fn describe_walk(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let it = |component| Subject(component, &self.path);
         match &self.reason {
             Reason::NotAbsolute => f.write_str("the path is not absolute"),
-            Reason::UntrustedSymlink { link, owner, euid } => write!(
-                f,
-                "{} is a symlink owned by uid {owner}; {}",
-                it(link),
-                Rule(*euid)
-            ),
+            Reason::UntrustedSymlink { link, owner, euid } => {
+                let (link, rule) = (it(link), Rule(*euid));
+                write!(f, "{link} is a symlink owned by uid {owner}; {rule}")
+            }
             Reason::SymlinkInWritableDir {
                 link,
                 dir,
                 dir_owner,
                 dir_mode,
                 euid,
-            } => write!(
-                f,
-                "{} is a symlink in {}, which {} can write (owner uid {dir_owner}, mode \
-                 {dir_mode:04o}); {}",
-                it(link),
-                dir.display(),
-                writers(*dir_owner, *dir_mode),
-                Rule(*euid)
-            ),
+            } => {
+                let (link, dir, rule) = (it(link), dir.display(), Rule(*euid));
+                write!(
+                    f,
+                    "{link} is a symlink in {dir} (owner uid {dir_owner}, mode {dir_mode:04o}), \
+                     which users other than {} can write; {rule}",
+                    Rule(*euid).who()
+                )
+            }
             Reason::TooManySymlinks { limit } => {
                 write!(f, "more than {limit} symlinks on the way (a symlink loop?)")
             }
@@ -549,20 +567,40 @@ impl fmt::Display for Refused {
             }
             Reason::Missing { component } => write!(f, "{} does not exist", it(component)),
             Reason::Replaced { component } => {
-                write!(
-                    f,
-                    "{} was replaced while it was being opened",
-                    it(component)
-                )
+                let component = it(component);
+                write!(f, "{component} was replaced while it was being opened")
             }
+            Reason::Io {
+                component,
+                op,
+                source,
+            } => write!(f, "{op} {} failed: {source}", it(component)),
+            // Described by `describe_file`.
+            Reason::NotRegular { .. }
+            | Reason::NotNullDevice { .. }
+            | Reason::HardLinked { .. }
+            | Reason::ForeignOwner { .. }
+            | Reason::WorldWritable { .. }
+            | Reason::TooLarge { .. } => Ok(()),
+        }
+    }
+}
+
+impl Reason {
+    /// The reasons about the file itself, or `None` for those met on the way to it.
+    fn describe_file(&self, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+        Some(match self {
             Reason::NotRegular { kind } => write!(f, "it is {kind}, not a regular file"),
-            Reason::NotNullDevice { kind, device } => match device {
-                Some((major, minor)) => write!(
-                    f,
-                    "it is character device {major}:{minor}, not the null device (1:3)"
-                ),
-                None => write!(f, "it is {kind}, not the null device"),
-            },
+            Reason::NotNullDevice {
+                device: Some((major, minor)),
+                ..
+            } => write!(
+                f,
+                "it is character device {major}:{minor}, not the null device (1:3)"
+            ),
+            Reason::NotNullDevice { kind, device: None } => {
+                write!(f, "it is {kind}, not the null device")
+            }
             Reason::HardLinked { links } => write!(
                 f,
                 "it has {links} links; a file written while privileged must have exactly one, \
@@ -579,23 +617,8 @@ impl fmt::Display for Refused {
             Reason::TooLarge { size, limit } => {
                 write!(f, "it is {size} bytes, more than the limit of {limit}")
             }
-            Reason::Io {
-                component,
-                op,
-                source,
-            } => write!(f, "{op} {} failed: {source}", it(component)),
-        }
-    }
-}
-
-/// Who, besides root, can write a directory with this owner and mode.
-fn writers(owner: u32, mode: u32) -> String {
-    if mode & 0o002 != 0 {
-        "every user".to_owned()
-    } else if mode & 0o020 != 0 {
-        "its group".to_owned()
-    } else {
-        format!("uid {owner}")
+            _ => return None,
+        })
     }
 }
 
@@ -1493,9 +1516,9 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "refusing {0}/sticky/logs/x.log: {0}/sticky/logs is a symlink in {0}/sticky, \
-                 which every user can write (owner uid 0, mode 1777); only root's symlinks in \
-                 directories only root can write are followed",
+                "refusing {0}/sticky/logs/x.log: {0}/sticky/logs is a symlink in {0}/sticky \
+                 (owner uid 0, mode 1777), which users other than root can write; only root's \
+                 symlinks in directories only root can write are followed",
                 s.tmp.path().display()
             )
         );
