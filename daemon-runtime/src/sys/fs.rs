@@ -15,9 +15,9 @@
 //! the directory the walk came from (the physical parent, never above `/`, and never a
 //! lexical shortcut past a symlink). At most [`MAX_SYMLINKS`] symlinks are followed.
 //!
-//! **Symlinks**, on the way or as the last component, are followed only if root owns
-//! them and the directory holding them is owned by root and writable by nobody else (no
-//! group or other write bit; an ACL that grants writing shows in the group bits). This
+//! **Symlinks** on the way (and at the name of a file read or a directory opened) are
+//! followed only if root owns them and the directory holding them is owned by root and writable by nobody else (no
+//! group or other write bit; a POSIX ACL that grants writing shows in the group bits). This
 //! is systemd's `chase()` with `CHASE_SAFE`, and stricter than the kernel's
 //! `protected_symlinks` (which covers only sticky world-writable directories, and can be
 //! turned off): root's own links keep working (Debian's `/var/run -> /run`, NixOS's
@@ -29,13 +29,18 @@
 //! **Files written** (PID file, lock file, log files) must be regular files with exactly
 //! one link (`nlink > 1` is another name for the same inode, possibly `/etc/shadow`:
 //! possible where `protected_hardlinks` is off, and on the BSDs and macOS), owned by a
-//! [`Trusted`] uid. The name is checked with `fstatat` before it is opened, so a FIFO or
+//! [`Trusted`] uid, and are never reached through a symlink at their own name (not even
+//! root's): their directory and name are what SIGHUP reopens and the exit unlinks, and
+//! DESIGN section 3 opens them `O_NOFOLLOW`. The name is checked with `fstatat` before
+//! it is opened, so a FIFO or
 //! a device is not even opened; it is opened with `O_NOFOLLOW | O_NONBLOCK | O_NOCTTY`,
 //! so a FIFO swapped in meanwhile cannot block us; the descriptor is checked again with
 //! `fstat` before anything is written. A new file is made with `O_CREAT | O_EXCL |
 //! O_NOFOLLOW`, then given its owner and exact mode on the descriptor (`fchown`,
-//! `fchmod`: the umask may have stripped bits), never by path. This is start-stop-daemon's
-//! rule (as root it refuses a PID file other users can write), applied to every file.
+//! `fchmod`: the umask may have stripped bits), never by path. start-stop-daemon has the
+//! like for PID files (as root it will not trust one owned by another user, or one every
+//! user can write); here every file written gets the owner check. A trusted owner's
+//! world-writable file is still written: the mode only matters for files read.
 //!
 //! **Files read** (the config file) take the same walk, and must be regular files no
 //! larger than a limit; under the strict [`ReadPolicy`] (the default) they must also be
@@ -361,6 +366,12 @@ pub(crate) enum Reason {
         /// The effective uid of the walk.
         euid: u32,
     },
+    /// A symlink that may be followed on the way sits at the name of the file itself,
+    /// where none is followed.
+    NamedBySymlink {
+        /// The symlink, as walked.
+        link: PathBuf,
+    },
     /// More than `limit` symlinks on the way.
     TooManySymlinks {
         /// [`MAX_SYMLINKS`].
@@ -559,6 +570,12 @@ impl Refused {
                     Rule(*euid).who()
                 )
             }
+            Reason::NamedBySymlink { link } => write!(
+                f,
+                "{} is a symlink, and a file opened while privileged is not reached through a \
+                 symlink at its own name; name the file it points to",
+                it(link)
+            ),
             Reason::TooManySymlinks { limit } => {
                 write!(f, "more than {limit} symlinks on the way (a symlink loop?)")
             }
@@ -699,6 +716,20 @@ enum Step {
     Last,
 }
 
+/// What a walk does with the last component of the path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Last {
+    /// Enters it as a directory, like the others.
+    Enter,
+    /// Leaves it unopened for the caller, after following it if it is a symlink that
+    /// may be followed: a file read, `/dev/null`.
+    Follow,
+    /// Leaves it unopened for the caller, whatever it is. A file written is opened by
+    /// its own name with `O_NOFOLLOW` (DESIGN section 3): its directory and name are what
+    /// SIGHUP reopens and the exit unlinks.
+    Keep,
+}
+
 /// A walk in progress, from `/` down one component at a time.
 struct Walk<'a> {
     /// The path the caller gave, for errors.
@@ -777,11 +808,9 @@ impl<'a> Walk<'a> {
         })
     }
 
-    /// Walks the pending components. With `keep_last`, stops at the last one and returns
-    /// its name, unopened (after following it if it is a symlink that may be followed);
-    /// without, enters every component as a directory and returns `None`. `None` with
-    /// `keep_last` means the path ends in `.` or `..`: it names a directory.
-    fn run(&mut self, keep_last: bool) -> Result<Option<CString>, Refused> {
+    /// Walks the pending components, the last one as `last` says. `None` unless `last`
+    /// is [`Last::Enter`] means the path ends in `.` or `..`: it names a directory.
+    fn run(&mut self, last: Last) -> Result<Option<CString>, Refused> {
         while let Some(name) = self.pending.pop() {
             match name.as_slice() {
                 b"." => continue,
@@ -794,12 +823,15 @@ impl<'a> Walk<'a> {
                 }
                 _ => {}
             }
-            let last = keep_last && self.pending.is_empty();
             let at = self.top.path.join(OsStr::from_bytes(&name));
             let Ok(name) = CString::new(name) else {
                 return Err(self.io(&at, Op::Inspect, Errno::EINVAL));
             };
-            match self.step(&name, &at, last)? {
+            let is_last = self.pending.is_empty() && last != Last::Enter;
+            if is_last && last == Last::Keep {
+                return Ok(Some(name));
+            }
+            match self.step(&name, &at, is_last)? {
                 Step::Entered => {}
                 Step::Link(target) => self.follow(&at, &target)?,
                 Step::Last => return Ok(Some(name)),
@@ -891,8 +923,7 @@ impl<'a> Walk<'a> {
 ///
 /// Everything about the file is then done relative to the descriptor: opening, creating,
 /// reopening on SIGHUP, and removing the PID file, which still works after `chroot`
-/// when the path no longer resolves. If the path's last component is a symlink that may
-/// be followed, the walk follows it: the directory and name are those of the real file.
+/// when the path no longer resolves.
 #[derive(Debug)]
 pub(crate) struct Parent {
     dir: Dir,
@@ -913,10 +944,22 @@ pub(crate) struct Opened {
 
 impl Parent {
     /// Walks to the directory that holds `path` (which must be absolute) under the rules
-    /// in the module documentation. The file itself need not exist.
+    /// in the module documentation, for a file to write. The file itself need not exist,
+    /// and is not looked at: a symlink at its name is refused when it is opened.
     pub(crate) fn walk(path: &Path) -> Result<Parent, Refused> {
+        Parent::walk_to(path, Last::Keep)
+    }
+
+    /// Like [`walk`](Self::walk), for a file to read: a symlink at the file's name is
+    /// followed if it may be (NixOS's `/etc/app.toml`), so that the directory and name
+    /// are those of the real file.
+    pub(crate) fn walk_following(path: &Path) -> Result<Parent, Refused> {
+        Parent::walk_to(path, Last::Follow)
+    }
+
+    fn walk_to(path: &Path, last: Last) -> Result<Parent, Refused> {
         let mut walk = Walk::start(path)?;
-        match walk.run(true)? {
+        match walk.run(last)? {
             Some(name) => Ok(Parent {
                 dir: walk.top,
                 name,
@@ -1014,8 +1057,7 @@ impl Parent {
             Fault::Symlink { owner } => {
                 match symlink_verdict(here.clone(), owner, &self.dir, self.euid) {
                     Err(reason) => reason,
-                    // A link root made after the walk: not followed at this point.
-                    Ok(()) => Reason::Replaced { component: here },
+                    Ok(()) => Reason::NamedBySymlink { link: here },
                 }
             }
             Fault::NotRegular(kind) => Reason::NotRegular { kind },
@@ -1049,7 +1091,7 @@ impl Parent {
 /// it, or keep it, past the `chroot`.
 pub(crate) fn open_dir(path: &Path) -> Result<OwnedFd, Refused> {
     let mut walk = Walk::start(path)?;
-    walk.run(false)?;
+    walk.run(Last::Enter)?;
     Ok(walk.top.fd)
 }
 
@@ -1062,17 +1104,17 @@ pub(crate) fn open_dir(path: &Path) -> Result<OwnedFd, Refused> {
 /// holds for the descriptor.
 pub(crate) fn open_dir_in(root: &Path, path: &Path) -> Result<OwnedFd, Refused> {
     let mut jail = Walk::start(root)?;
-    jail.run(false)?;
+    jail.run(Last::Enter)?;
     let shown = root.join(path.strip_prefix("/").unwrap_or(path));
     let mut walk = Walk::beneath(&shown, jail.top, path.as_os_str().as_bytes());
-    walk.run(false)?;
+    walk.run(Last::Enter)?;
     Ok(walk.top.fd)
 }
 
 /// Reads the whole file at `path` (absolute), a regular file reached by the walk, of at
 /// most `policy.limit` bytes, from an owner `policy` accepts.
 pub(crate) fn read(path: &Path, policy: &ReadPolicy) -> Result<Vec<u8>, Refused> {
-    let parent = Parent::walk(path)?;
+    let parent = Parent::walk_following(path)?;
     let check = |st: &FileStat| readable(st, &policy.ownership);
     let (fd, st) = open_existing_at(parent.dir(), &parent.name, Access::Read, check)
         .map_err(|f| parent.refused(f))?;
@@ -1106,7 +1148,7 @@ pub(crate) fn read(path: &Path, policy: &ReadPolicy) -> Result<Vec<u8>, Refused>
 /// Opens `/dev/null` read-write for the daemon's stdio, checking that it is the null
 /// device (a character device; on Linux exactly 1:3) and not a file someone put there.
 pub(crate) fn open_dev_null() -> Result<File, Refused> {
-    Parent::walk(Path::new("/dev/null"))?.open_null()
+    Parent::walk_following(Path::new("/dev/null"))?.open_null()
 }
 
 /// Reopens the log file `name` in the directory `dir` after it was rotated, creating it
@@ -1444,7 +1486,8 @@ mod tests {
 
     #[test]
     fn dangling_symlink_of_another_user_is_refused_and_nothing_created() {
-        let Some(s) = Scene::new("dangling_symlink_of_another_user_is_refused") else {
+        let Some(s) = Scene::new("dangling_symlink_of_another_user_is_refused_and_nothing_created")
+        else {
             return;
         };
         let path = s.at("pub/x.pid");
@@ -1846,16 +1889,46 @@ mod tests {
         assert!(opened.created);
         assert!(s.at("private/x.log").is_file());
         assert!(open_dir(&s.at("logs")).is_ok());
-        // Root's link as the last component, even dangling: the file is made where it
-        // points, and the directory and name kept are the real ones.
+        // Followed to read, as /etc/app.toml on NixOS; the directory and name kept
+        // are the real ones.
+        fs::write(s.at("private/real.toml"), "").unwrap();
+        symlink(s.at("private/real.toml"), s.at("app.toml")).unwrap();
+        let parent = Parent::walk_following(&s.at("app.toml")).unwrap();
+        assert_eq!(parent.resolved(), s.at("private/real.toml"));
+    }
+
+    #[test]
+    fn file_written_is_never_reached_through_a_symlink_at_its_name() {
+        let Some(s) = Scene::new("file_written_is_never_reached_through_a_symlink_at_its_name")
+        else {
+            return;
+        };
+        // Even root's, in root's directory, dangling or not: what SIGHUP reopens and the
+        // exit unlinks is the name itself.
         symlink(s.at("private/x.pid"), s.at("x.pid")).unwrap();
-        let parent = Parent::walk(&s.at("x.pid")).unwrap();
-        assert_eq!(parent.resolved(), s.at("private/x.pid"));
-        let opened = parent.create_or_open(&append(Trusted::new(None))).unwrap();
-        assert!(opened.created && s.at("private/x.pid").is_file());
-        assert!(parent.unlink_if_same(&opened.file).unwrap());
+        symlink(s.at("private/secret"), s.at("x.log")).unwrap();
+        for name in ["x.pid", "x.log"] {
+            let path = s.at(name);
+            let err = create(&path).unwrap_err();
+            let link = path.clone();
+            assert_eq!(err.reason, Reason::NamedBySymlink { link });
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "refusing {}: it is a symlink, and a file opened while privileged is not \
+                     reached through a symlink at its own name; name the file it points to",
+                    path.display()
+                )
+            );
+            let parent = Parent::walk(&path).unwrap();
+            let err = parent
+                .open_existing(Access::Read, &Trusted::new(None))
+                .unwrap_err();
+            assert!(matches!(err.reason, Reason::NamedBySymlink { .. }), "{err}");
+            assert!(fs::symlink_metadata(&path).unwrap().is_symlink());
+        }
         assert!(!s.at("private/x.pid").exists());
-        assert!(fs::symlink_metadata(s.at("x.pid")).unwrap().is_symlink());
+        s.secret_untouched();
     }
 
     #[test]
@@ -2001,7 +2074,9 @@ mod tests {
 
     #[test]
     fn signal_safe_reopen_recreates_a_rotated_file_and_refuses_a_planted_symlink() {
-        let Some(s) = Scene::new("signal_safe_reopen_recreates_a_rotated_file") else {
+        let Some(s) =
+            Scene::new("signal_safe_reopen_recreates_a_rotated_file_and_refuses_a_planted_symlink")
+        else {
             return;
         };
         let path = s.at("pub/x.log");
