@@ -75,8 +75,8 @@ pub(crate) const DEFAULT_READ_LIMIT: u64 = 1 << 20;
 /// tried again; only a hostile or very busy directory needs more than one.
 const OPEN_RETRIES: u32 = 8;
 
-/// Opens a directory of the walk. `O_PATH` needs only search permission on it and never
-/// runs anything a real open might (automount aside); elsewhere a read-only open.
+/// Opens a directory of the walk: with `O_PATH` where there is one, which needs only
+/// search permission on it; elsewhere a read-only open.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 const DIR_FLAGS: OFlag = OFlag::O_PATH
     .union(OFlag::O_DIRECTORY)
