@@ -2,6 +2,7 @@
 //! (grouped as nix groups them): each a thin, checked wrapper that the steps call.
 
 pub(crate) mod fd;
+pub(crate) mod fs;
 pub(crate) mod pidfd;
 pub(crate) mod process;
 pub(crate) mod signal;
