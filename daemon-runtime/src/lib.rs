@@ -47,6 +47,7 @@ pub mod config;
 pub mod control;
 mod daemon;
 pub mod error;
+pub mod logger;
 mod pidfile;
 mod privileges;
 mod process;
@@ -63,6 +64,7 @@ pub use daemon::config;
 pub use daemon::{Builder, Daemon, Readiness, ready};
 pub use daemon_macros::daemonize;
 pub use error::{Error, exit};
+pub use logger::{FilterError, LogError, LogFilter, LogTarget, LoggerConfig, ParseTargetError};
 pub use settings::{Options, Origin, Settings, Sourced};
 pub use signals::{Shutdown, ShutdownFuture, on_reload, shutdown};
 
