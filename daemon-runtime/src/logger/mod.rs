@@ -778,6 +778,7 @@ impl Log for Logger {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::OpenOptionsExt;
     use std::os::unix::net::UnixDatagram;
     use std::sync::{Arc, mpsc};
     use std::time::Duration;
@@ -1201,6 +1202,133 @@ mod tests {
         assert!(cut.len() <= 60, "{cut}");
         assert!(cut.starts_with("éééééééééé"), "{cut}");
         assert!(cut.ends_with(" [truncated 180 bytes]"), "{cut}");
+    }
+
+    /// An rsyslogd of the test's own, listening on a socket in a temp dir and writing
+    /// what it parsed (facility, severity, tag, pid, message) into a FIFO.
+    struct Rsyslog {
+        child: std::process::Child,
+        socket: PathBuf,
+        fifo: std::fs::File,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Rsyslog {
+        /// None where rsyslogd is not installed.
+        fn start() -> Option<Rsyslog> {
+            let dir = tempfile::tempdir().unwrap();
+            let d = dir.path().display();
+            let conf = format!(
+                "global(workDirectory=\"{d}\")\n\
+                 module(load=\"imuxsock\" SysSock.Use=\"off\")\n\
+                 input(type=\"imuxsock\" Socket=\"{d}/log.sock\")\n\
+                 template(name=\"t\" type=\"string\" string=\"%syslogfacility-text%.\
+                 %syslogseverity-text% %programname%[%procid%]%msg%\\n\")\n\
+                 *.* action(type=\"ompipe\" pipe=\"{d}/out.fifo\" template=\"t\")\n"
+            );
+            std::fs::write(dir.path().join("rsyslog.conf"), conf).unwrap();
+            let fifo_path = dir.path().join("out.fifo");
+            nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o600))
+                .unwrap();
+            // Open before rsyslogd does, without waiting for a writer.
+            let fifo = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&fifo_path)
+                .unwrap();
+            let child = std::process::Command::new("rsyslogd")
+                .arg("-n")
+                .arg("-f")
+                .arg(dir.path().join("rsyslog.conf"))
+                .arg("-i")
+                .arg(dir.path().join("rsyslogd.pid"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .ok()?;
+            Some(Rsyslog {
+                child,
+                socket: dir.path().join("log.sock"),
+                fifo,
+                _dir: dir,
+            })
+        }
+
+        /// Waits until the socket accepts a connection. rsyslogd says nothing when it is
+        /// ready, so this retries, within a deadline.
+        fn wait_listening(&self) {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while socket::probe(&self.socket).is_err() {
+                assert!(Instant::now() < deadline, "rsyslogd never bound its socket");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+
+        /// The next `n` lines rsyslogd wrote, waiting on the FIFO with poll.
+        fn lines(&self, n: usize) -> Vec<String> {
+            use std::io::Read;
+            use std::os::fd::AsFd;
+
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let mut text = String::new();
+            while text.matches('\n').count() < n {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let timeout = nix::poll::PollTimeout::try_from(left).unwrap();
+                let mut fds = [nix::poll::PollFd::new(
+                    self.fifo.as_fd(),
+                    nix::poll::PollFlags::POLLIN,
+                )];
+                let ready = nix::poll::poll(&mut fds, timeout).unwrap();
+                assert!(ready > 0, "rsyslogd wrote only {text:?}");
+                let mut buf = [0; 4096];
+                match (&self.fifo).read(&mut buf) {
+                    Ok(n) => text.push_str(std::str::from_utf8(&buf[..n]).unwrap()),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => panic!("reading rsyslogd's output: {e}"),
+                }
+            }
+            text.lines().map(str::to_owned).collect()
+        }
+    }
+
+    impl Drop for Rsyslog {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    #[test]
+    fn rsyslog_parses_the_records() {
+        let Some(rsyslog) = Rsyslog::start() else {
+            // Past the harness's capture, so the skip shows.
+            use std::io::Write;
+            let _ = writeln!(
+                io::stderr(),
+                "skipped: rsyslog_parses_the_records: no rsyslogd on this system"
+            );
+            return;
+        };
+        rsyslog.wait_listening();
+        let logger = configured(LogTarget::Syslog, &rsyslog.socket, "info");
+        let pid = std::process::id();
+        logger.log(&record(
+            Level::Warn,
+            "app",
+            format_args!("disk almost full"),
+        ));
+        let fatal = Entry {
+            severity: Severity::Crit,
+            ..entry("panicked at src/main.rs:3:5: boom\nline two")
+        };
+        assert!(logger.fatal(&fatal, Instant::now()));
+        assert_eq!(
+            rsyslog.lines(2),
+            [
+                format!("daemon.warning hello[{pid}] disk almost full"),
+                format!("daemon.crit hello[{pid}] panicked at src/main.rs:3:5: boom#012line two"),
+            ]
+        );
     }
 
     /// The one test that installs the global logger: others use their own instances.
