@@ -134,6 +134,23 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn the_shared_descriptor_stays_blocking() {
+        let (_read, write) = full_pipe();
+        assert!(!write_record(write.as_fd(), b"INFO app: lost\n"));
+        let flags = OFlag::from_bits_truncate(fcntl(&write, FcntlArg::F_GETFL).unwrap());
+        assert!(!flags.contains(OFlag::O_NONBLOCK));
+    }
+
+    #[test]
+    fn a_record_longer_than_pipe_buf_goes_out_whole_when_there_is_room() {
+        let (read, write) = nix::unistd::pipe().unwrap();
+        let read = File::from(read);
+        let record: Vec<u8> = (0..3 * CHUNK + 17).map(|i| b'a' + (i % 26) as u8).collect();
+        assert!(write_record(write.as_fd(), &record));
+        assert_eq!(drain(&read), record);
+    }
+
+    #[test]
     fn a_closed_reader_drops_the_record() {
         // Rust ignores SIGPIPE, so the write fails with EPIPE instead of killing us.
         let (read, write) = nix::unistd::pipe().unwrap();

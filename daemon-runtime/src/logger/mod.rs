@@ -924,6 +924,29 @@ mod tests {
     }
 
     #[test]
+    fn an_oversized_message_arrives_cut_not_dropped() {
+        let long = "y".repeat(200 * 1024);
+        for (target, max) in [
+            (LogTarget::Journal, journal::MAX_DATAGRAM),
+            (LogTarget::Syslog, syslog::MAX_DATAGRAM),
+        ] {
+            let peer = peer();
+            let logger = configured(target, &peer.path, "info");
+            logger.log(&record(Level::Info, "app", format_args!("{long}")));
+            let datagram = peer.next();
+            assert!(datagram.len() <= max, "{target}: {} bytes", datagram.len());
+            assert!(
+                datagram.len() > max - 100,
+                "{target}: {} bytes",
+                datagram.len()
+            );
+            let text = String::from_utf8(datagram).unwrap();
+            assert!(text.trim_end().ends_with(" bytes]"), "{target}");
+            assert_eq!(dropped(&logger), 0);
+        }
+    }
+
+    #[test]
     fn the_filter_decides_what_is_sent() {
         let peer = peer();
         let logger = configured(LogTarget::Syslog, &peer.path, "warn,app::db=debug");

@@ -106,3 +106,27 @@ fn is_disconnected(e: &io::Error) -> bool {
 pub(super) fn probe(path: &Path) -> io::Result<()> {
     open(path).map(drop)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::net::UnixDatagram;
+
+    use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
+
+    use super::*;
+
+    #[test]
+    fn sockets_are_close_on_exec_and_non_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sock");
+        let _peer = UnixDatagram::bind(&path).unwrap();
+        let (socket, result) = Socket::connect(path, Instant::now());
+        result.unwrap();
+        let fd = socket.socket.as_ref().unwrap();
+        let fd_flags = FdFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFD).unwrap());
+        assert!(fd_flags.contains(FdFlag::FD_CLOEXEC));
+        let fl_flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL).unwrap());
+        assert!(fl_flags.contains(OFlag::O_NONBLOCK));
+        assert_eq!(socket.raw_fd(), Some(fd.as_raw_fd()));
+    }
+}
