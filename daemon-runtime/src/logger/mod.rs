@@ -276,7 +276,8 @@ pub struct AutoInputs<'a> {
     pub journal_stream_matches: bool,
     /// Whether the program detaches.
     pub detached: bool,
-    /// Whether a `stderr` log file is set.
+    /// Whether descriptor 2 will be the `stderr` log file (a detached daemon with the
+    /// `stderr` setting; in the foreground, where the runtime leaves stdio alone, false).
     pub stderr_log_file: bool,
     /// The syslog socket to probe.
     pub syslog_socket: &'a Path,
