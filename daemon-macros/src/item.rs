@@ -74,6 +74,43 @@ pub(crate) fn is_runtime_attr(attr: &Attribute) -> bool {
 pub(crate) fn read(item: &ItemFn, args: &Args, all_errors: &mut Errors) -> Option<Function> {
     let mut errors = Errors::default();
     let sig = &item.sig;
+    check_signature(sig, &mut errors);
+    let (runtime_attrs, attrs): (Vec<_>, Vec<_>) =
+        item.attrs.iter().cloned().partition(is_runtime_attr);
+    if let Some(asyncness) = &sig.asyncness
+        && runtime_attrs.is_empty()
+    {
+        errors.at(
+            asyncness.span,
+            "`#[daemonize]` on an `async fn` needs an async runtime attribute such as \
+             `#[tokio::main]` below it",
+        );
+    }
+    let Some(mut params) = typed_params(sig, &mut errors) else {
+        // A method: what the other parameters would mean is beside the point.
+        all_errors.append(errors);
+        return None;
+    };
+    let privileged = privileged_param(sig, &mut params, args, &mut errors);
+    let form = form(sig, &params, privileged.is_some(), &mut errors);
+    let fits = errors.is_empty();
+    all_errors.append(errors);
+    match form {
+        Some(form) if fits => Some(Function {
+            attrs,
+            runtime_attrs,
+            vis: item.vis.clone(),
+            sig: item.sig.clone(),
+            block: item.block.clone(),
+            form,
+            privileged,
+        }),
+        _ => None,
+    }
+}
+
+/// What no form accepts: `const`, `unsafe`, `extern`, generic and variadic functions.
+fn check_signature(sig: &Signature, errors: &mut Errors) {
     if let Some(constness) = &sig.constness {
         errors.at(
             constness.span,
@@ -102,18 +139,10 @@ pub(crate) fn read(item: &ItemFn, args: &Args, all_errors: &mut Errors) -> Optio
             "`#[daemonize]` cannot apply to a variadic function",
         );
     }
-    let (runtime_attrs, attrs): (Vec<_>, Vec<_>) =
-        item.attrs.iter().cloned().partition(is_runtime_attr);
-    if let Some(asyncness) = &sig.asyncness
-        && runtime_attrs.is_empty()
-    {
-        errors.at(
-            asyncness.span,
-            "`#[daemonize]` on an `async fn` needs an async runtime attribute such as \
-             `#[tokio::main]` below it",
-        );
-    }
+}
 
+/// The parameters, or `None` (and the error) for a method, which has a receiver.
+fn typed_params<'a>(sig: &'a Signature, errors: &mut Errors) -> Option<Vec<&'a PatType>> {
     let mut params = Vec::new();
     for input in &sig.inputs {
         match input {
@@ -123,40 +152,56 @@ pub(crate) fn read(item: &ItemFn, args: &Args, all_errors: &mut Errors) -> Optio
                     receiver,
                     "`#[daemonize]` applies to free functions, not methods",
                 );
-                // What the other parameters would mean is beside the point.
-                all_errors.append(errors);
                 return None;
             }
         }
     }
+    Some(params)
+}
+
+/// With `privileged = ...`, takes the trailing parameter that receives the action's
+/// value off `params`.
+fn privileged_param(
+    sig: &Signature,
+    params: &mut Vec<&PatType>,
+    args: &Args,
+    errors: &mut Errors,
+) -> Option<Param> {
+    let key = args.written("privileged")?;
     let is_main = sig.ident == "main";
     // A handler's arguments come first; the privileged value is what follows them.
     let before_value = usize::from(!is_main);
-    let privileged = match args.written("privileged") {
-        Some(_) if params.len() > before_value => params.pop().map(Param::new),
-        Some(key) => {
-            let which = if is_main {
-                "a parameter, which `main` lacks"
-            } else {
-                "a parameter after the subcommand's arguments"
-            };
-            errors.at(
-                sig.paren_token.span.join(),
-                format!(
-                    "`{key} = ...` hands the action's value to {which}; add one, such as \
-                     `listener: std::net::TcpListener`"
-                ),
-            );
-            None
-        }
-        None => None,
+    if params.len() > before_value {
+        return params.pop().map(Param::new);
+    }
+    let which = if is_main {
+        "a parameter, which `main` lacks"
+    } else {
+        "a parameter after the subcommand's arguments"
     };
-    let second = if privileged.is_some() {
+    errors.at(
+        sig.paren_token.span.join(),
+        format!(
+            "`{key} = ...` hands the action's value to {which}; add one, such as \
+             `listener: std::net::TcpListener`"
+        ),
+    );
+    None
+}
+
+/// The form the name and the remaining parameters make, if they make one.
+fn form(
+    sig: &Signature,
+    params: &[&PatType],
+    privileged: bool,
+    errors: &mut Errors,
+) -> Option<Form> {
+    let second = if privileged {
         "the value of `privileged = ...` comes last"
     } else {
         "only a `privileged = ...` action adds one more, for its value"
     };
-    let form = match (is_main, params.as_slice()) {
+    match (sig.ident == "main", params) {
         (true, []) => Some(Form::Bare),
         (true, [cli]) => Some(Form::Parser(Param::new(cli))),
         (false, [args]) => Some(Form::Handler(Param::new(args))),
@@ -193,19 +238,5 @@ pub(crate) fn read(item: &ItemFn, args: &Args, all_errors: &mut Errors) -> Optio
             );
             None
         }
-    };
-    let fits = errors.is_empty();
-    all_errors.append(errors);
-    match form {
-        Some(form) if fits => Some(Function {
-            attrs,
-            runtime_attrs,
-            vis: item.vis.clone(),
-            sig: item.sig.clone(),
-            block: item.block.clone(),
-            form,
-            privileged,
-        }),
-        _ => None,
     }
 }
