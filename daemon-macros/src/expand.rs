@@ -28,11 +28,11 @@
 // function keeps its one parameter (renamed) and reads the daemon flags from it.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote, quote_spanned};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Item, ReturnType, Type};
 
-use crate::args::{self, Args, Readiness};
+use crate::args::{self, Args, Readiness, Value};
 use crate::errors::Errors;
 use crate::item::{self, Form, Function};
 use crate::{fallback, validate};
@@ -173,16 +173,22 @@ fn builder(krate: &TokenStream, args: &Args) -> TokenStream {
     let mut chain = quote!(#krate::__private::builder());
     for setter in args.setters() {
         let key = &setter.key;
-        let value = &setter.value;
-        chain.extend(quote!(.#key(#value)));
+        chain.extend(match &setter.value {
+            Value::Tokens(value) => quote!(.#key(#value)),
+            Value::Variant { ty, variant, span } => {
+                let ty = Ident::new(ty, *span);
+                let variant = Ident::new(variant, *span);
+                quote!(.#key(#krate::#ty::#variant))
+            }
+            Value::Off => {
+                let off = format_ident!("no_{}", key);
+                quote!(.#off())
+            }
+        });
     }
     if let Some(config) = &args.config {
         let value = &config.value;
         chain.extend(quote!(.config_file(#value)));
-    }
-    if let Some(daemon) = &args.daemon {
-        let value = &daemon.value;
-        chain.extend(quote!(.force(#krate::__private::forced_detach(#value))));
     }
     if let Some(ready) = &args.ready {
         let readiness = match ready.value {

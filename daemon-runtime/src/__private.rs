@@ -12,7 +12,6 @@ use clap::Parser;
 use crate::cli::DaemonArgs;
 use crate::daemon::{Builder, Daemon, report_failure, startup_pending};
 use crate::error::exit;
-use crate::settings::Options;
 
 /// A builder whose code-level values are reported as coming from `#[daemonize]`.
 pub fn builder() -> Builder<()> {
@@ -85,15 +84,6 @@ pub fn handler<T, R: Outcome>(
 /// the body. Taking `&DaemonArgs` makes rustc check the field's type at the parameter.
 pub fn daemon_args(args: &DaemonArgs) -> DaemonArgs {
     args.clone()
-}
-
-/// `daemon = true`: detach whatever the command line says. `false` forces nothing, so
-/// `--daemon` still detaches.
-pub fn forced_detach(detach: bool) -> Options {
-    Options {
-        detach: detach.then_some(true),
-        ..Options::default()
-    }
 }
 
 fn run<T, R: Outcome>(builder: Builder<T>, args: DaemonArgs, body: impl FnOnce(T) -> R) -> R {
