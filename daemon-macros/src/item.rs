@@ -9,7 +9,8 @@
 //! | `fn main(cli: Cli)`                    | [`Form::Parser`]: `Cli` plus the daemon flags |
 //! | `fn serve(args: ServeArgs)` (any name) | [`Form::Handler`]: `args.daemon` holds the flags |
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Attribute, Block, FnArg, ItemFn, PatType, Signature, Type, Visibility};
 
@@ -57,6 +58,9 @@ pub(crate) struct Function {
     pub(crate) form: Form,
     /// The trailing parameter that receives the privileged action's value.
     pub(crate) privileged: Option<Param>,
+    /// Whether the signature or the body names `Self`: an associated function, whose
+    /// body cannot move into an inner function.
+    pub(crate) uses_self: bool,
 }
 
 /// An async runtime's entry attribute: `#[tokio::main]`, `#[async_std::main]`, ...
@@ -104,9 +108,21 @@ pub(crate) fn read(item: &ItemFn, args: &Args, all_errors: &mut Errors) -> Optio
             block: item.block.clone(),
             form,
             privileged,
+            uses_self: names_self(item.sig.to_token_stream())
+                || names_self(item.block.to_token_stream()),
         }),
         _ => None,
     }
+}
+
+/// Whether `tokens` have the identifier `Self` anywhere. A nested `impl` block's `Self`
+/// counts too, which only means a closure where an inner function would have done.
+fn names_self(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        TokenTree::Ident(ident) => ident == "Self",
+        TokenTree::Group(group) => names_self(group.stream()),
+        TokenTree::Punct(_) | TokenTree::Literal(_) => false,
+    })
 }
 
 /// What no form accepts: `const`, `unsafe`, `extern`, generic and variadic functions.

@@ -95,9 +95,10 @@ use proc_macro::TokenStream;
 /// # Forms
 ///
 /// The function's name and parameters say where the command line comes from. The
-/// function may return `()`, `std::process::ExitCode` or `Result<T, E>` with `E: Debug`;
-/// with `ready = "manual"`, a failure returned before `ready()` is what the launcher
-/// prints (it exits 69).
+/// function may return `()`, `std::process::ExitCode`, `Result<T, E>` with `E: Debug`,
+/// or `impl Termination` (reported as `main` would report it, which leaves an exit
+/// code); with `ready = "manual"`, a failure returned before `ready()` is what the
+/// launcher prints (it exits 69).
 ///
 /// ## `fn main()`
 ///
@@ -221,6 +222,10 @@ use proc_macro::TokenStream;
 /// }
 /// ```
 ///
+/// A handler may be an associated function (no `self`) whose body uses `Self`. With
+/// `async`, write `#[daemonize]` below `#[tokio::main]` for that: above it, the body
+/// moves into an inner function, where `Self` is not in scope.
+///
 /// ## `async fn` with `#[tokio::main]`
 ///
 /// The fork must come before the async runtime starts its threads (the runtime refuses
@@ -302,11 +307,18 @@ use proc_macro::TokenStream;
 /// Bad arguments and unsupported functions are compile errors at the token at fault,
 /// all reported in one build: an unknown or repeated argument, a literal of the wrong
 /// kind, a umask above `0o777`, a relative path literal, an empty name, a timeout above
-/// a day, a choice or log level that does not exist, a `notify_fd` below 3; anything
-/// but a free function, a `const`, `unsafe`, `extern` or generic function, `fn main` with a
-/// parameter that is neither the parser nor the privileged value, a handler without
-/// parameters, an `async fn` without a runtime attribute. The function is then emitted
-/// as written, so no other errors follow from the attribute.
+/// a day, a choice or log level that does not exist, a `notify_fd` below 3; a method
+/// (with `self`), a `const`, `unsafe`, `extern` or generic function, a parameter beyond
+/// the command line's and the privileged value's, a handler without parameters, an
+/// `async fn` without a runtime attribute. The function is then emitted as written, so no other
+/// errors follow from the attribute.
+///
+/// The likeliest mistakes elsewhere are one error each, at the token at fault: a
+/// `fn main` parameter that is not a `clap::Parser` (derive it, or name the
+/// `privileged = ...` action whose value it takes), a `DaemonArgs` field without
+/// `#[command(flatten)]`, a handler's argument type without the `daemon` field (add
+/// `#[command(flatten)] daemon: daemon_runtime::DaemonArgs`, or name the field with
+/// `args = field`), a return type that is not one of the above.
 #[proc_macro_attribute]
 pub fn daemonize(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::daemonize(args.into(), item.into()).into()

@@ -5,6 +5,7 @@
 //! logic all live in the runtime.
 
 use std::fmt::Debug;
+use std::marker::PhantomData;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -21,7 +22,7 @@ pub fn builder() -> Builder<()> {
 /// What a `#[daemonize]` function may return: whether it failed, and why, so that a
 /// launcher still waiting for readiness can print it.
 #[diagnostic::on_unimplemented(
-    message = "a `#[daemonize]` function must return `()`, `Result<_, E>` or `ExitCode`, not `{Self}`",
+    message = "a `#[daemonize]` function must return `()`, `Result<_, E>`, `ExitCode` or `impl Termination`, not `{Self}`",
     label = "this return type"
 )]
 pub trait Outcome {
@@ -60,14 +61,36 @@ pub fn main_bare<T, R: Outcome>(
     run(builder.default_name(name), args, body)
 }
 
-/// `fn main(cli: Cli)`: the program's parser plus the daemon flags.
-pub fn main_with_parser<C: Parser, T, R: Outcome>(
+/// `fn main(cli: Cli)`: the program's parser plus the daemon flags. The generated code
+/// passes `<Cli as CommandLine>::parse`, so that a parameter that is not a parser is
+/// reported at its type with [`CommandLine`]'s message.
+pub fn main_with_parser<C, T, R: Outcome>(
     builder: Builder<T>,
     name: &'static str,
+    parse: fn() -> (C, DaemonArgs),
     body: impl FnOnce(C, T) -> R,
 ) -> R {
-    let (cli, args) = DaemonArgs::parse_with::<C>();
+    let (cli, args) = parse();
     run(builder.default_name(name), args, |value| body(cli, value))
+}
+
+/// The parameter of `fn main(cli: Cli)`: the program's own `clap::Parser`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a command-line parser: `#[daemonize] fn main` takes the program's `#[derive(clap::Parser)]` type",
+    label = "not a `clap::Parser`",
+    note = "derive `clap::Parser` for it; or, if this parameter takes the value of a privileged action, name the action: `#[daemonize(privileged = bind_socket)]`"
+)]
+pub trait CommandLine: Sized {
+    /// Parses the command line, the daemon flags added to the program's own.
+    fn parse() -> (Self, DaemonArgs);
+}
+
+// Not recommended, so that rustc reports the trait's message rather than `clap::Parser`'s.
+#[diagnostic::do_not_recommend]
+impl<C: Parser> CommandLine for C {
+    fn parse() -> (C, DaemonArgs) {
+        DaemonArgs::parse_with::<C>()
+    }
 }
 
 /// A subcommand handler whose arguments carry `DaemonArgs`.
@@ -85,6 +108,39 @@ pub fn handler<T, R: Outcome>(
 pub fn daemon_args(args: &DaemonArgs) -> DaemonArgs {
     args.clone()
 }
+
+/// A `DaemonArgs` field that is not flattened. Nothing implements it: it exists for its
+/// message.
+#[diagnostic::on_unimplemented(
+    message = "a `DaemonArgs` field needs `#[command(flatten)]`",
+    label = "add `#[command(flatten)]` above this field",
+    note = "write `#[command(flatten)] daemon: daemon_runtime::DaemonArgs`"
+)]
+pub trait Flattened: Send + Sync + 'static {}
+
+/// clap's derive asks a field without `#[command(flatten)]` for a value parser. This one
+/// needs `DaemonArgs: Flattened` (through `NotFlattened: Send`), so forgetting the
+/// attribute is one error with [`Flattened`]'s message at the field, instead of clap's
+/// list of seven unmet bounds.
+#[doc(hidden)]
+impl clap::builder::ValueParserFactory for DaemonArgs {
+    type Parser = fn(&str) -> Result<NotFlattened<DaemonArgs>, clap::Error>;
+
+    fn value_parser() -> Self::Parser {
+        |_| Err(clap::Error::new(clap::error::ErrorKind::InvalidValue))
+    }
+}
+
+/// The value a [`DaemonArgs`] value parser would give; never built. A raw pointer makes
+/// it `!Send` unless `T: Flattened`, which is the bound rustc reports.
+#[derive(Clone)]
+pub struct NotFlattened<T>(PhantomData<*const T>);
+
+// SAFETY: `NotFlattened` holds no data and is never built; `Send` is here only to put
+// `T: Flattened` in the way of the value parser.
+unsafe impl<T: Flattened> Send for NotFlattened<T> {}
+// SAFETY: as above; it holds no data.
+unsafe impl<T: Flattened> Sync for NotFlattened<T> {}
 
 fn run<T, R: Outcome>(builder: Builder<T>, args: DaemonArgs, body: impl FnOnce(T) -> R) -> R {
     let mut daemon = builder.args(args).launch();
