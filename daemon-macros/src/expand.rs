@@ -124,22 +124,8 @@ fn runtime_call(
     args: &Args,
     function: &Function,
 ) -> (TokenStream, TokenStream) {
-    let bin = Ident::new("__daemonize_bin", Span::mixed_site());
-    let name = quote! {
-        match ::core::option_env!("CARGO_BIN_NAME") {
-            ::core::option::Option::Some(#bin) => #bin,
-            ::core::option::Option::None => ::core::env!("CARGO_PKG_NAME"),
-        }
-    };
-    // The return type, written into the runtime call's generic arguments so that a type
-    // that is not an `Outcome` is reported at the return type.
-    let output = match &function.sig.output {
-        ReturnType::Type(_, ty) if impl_trait_output(&function.sig).is_none() => {
-            ty.to_token_stream()
-        }
-        ReturnType::Type(_, ty) => quote_spanned!(ty.span()=> _),
-        ReturnType::Default => quote!(_),
-    };
+    let name = binary_name();
+    let output = outcome_type(&function.sig);
     match &function.form {
         Form::Bare => {
             let body = body_closure(function, None, None);
@@ -170,7 +156,9 @@ fn runtime_call(
             let ty = &param.ty;
             let arg = Ident::new("__daemonize_args", Span::mixed_site());
             // A missing field is rustc's error at the parameter's type (or at the
-            // `args = field` the attribute names).
+            // `args = field` the attribute names). The field name has the type's own
+            // span, so that rustc lists the type's fields there and adds no notes about
+            // the macro; rustc has no hook for a help line on a missing field.
             let at_param = Span::call_site().located_at(ty.span());
             let field = match &args.args {
                 Some(arg) => arg.value.clone(),
@@ -185,6 +173,27 @@ fn runtime_call(
             };
             (quote!(#arg: #ty), call)
         }
+    }
+}
+
+/// The binary's name, for messages and default paths; a library's package name.
+fn binary_name() -> TokenStream {
+    let bin = Ident::new("__daemonize_bin", Span::mixed_site());
+    quote! {
+        match ::core::option_env!("CARGO_BIN_NAME") {
+            ::core::option::Option::Some(#bin) => #bin,
+            ::core::option::Option::None => ::core::env!("CARGO_PKG_NAME"),
+        }
+    }
+}
+
+/// The return type, written into the runtime call's generic arguments so that a type
+/// that is not an `Outcome` is reported at the return type (`_` there for `impl Trait`).
+fn outcome_type(sig: &Signature) -> TokenStream {
+    match &sig.output {
+        ReturnType::Type(_, ty) if impl_trait_output(sig).is_none() => ty.to_token_stream(),
+        ReturnType::Type(_, ty) => quote_spanned!(ty.span()=> _),
+        ReturnType::Default => quote!(_),
     }
 }
 

@@ -110,7 +110,8 @@ pub fn daemon_args(args: &DaemonArgs) -> DaemonArgs {
 }
 
 /// A `DaemonArgs` field that is not flattened. Nothing implements it: it exists for its
-/// message.
+/// message. (Without the supertraits, rustc replaces the label with its own and suggests
+/// borrowing the field.)
 #[diagnostic::on_unimplemented(
     message = "a `DaemonArgs` field needs `#[command(flatten)]`",
     label = "add `#[command(flatten)]` above this field",
@@ -119,9 +120,11 @@ pub fn daemon_args(args: &DaemonArgs) -> DaemonArgs {
 pub trait Flattened: Send + Sync + 'static {}
 
 /// clap's derive asks a field without `#[command(flatten)]` for a value parser. This one
-/// needs `DaemonArgs: Flattened` (through `NotFlattened: Send`), so forgetting the
-/// attribute is one error with [`Flattened`]'s message at the field, instead of clap's
-/// list of seven unmet bounds.
+/// is a function whose value, `NotFlattened`, is `Send + Sync` (as clap requires) only if
+/// `DaemonArgs: Flattened`: forgetting the attribute is one error with [`Flattened`]'s
+/// message at the field, instead of clap's list of seven unmet bounds. A function
+/// because clap's only `TypedValueParser` impl for one is the path rustc follows to the
+/// end; with a struct of ours it stops at the ambiguity.
 #[doc(hidden)]
 impl clap::builder::ValueParserFactory for DaemonArgs {
     type Parser = fn(&str) -> Result<NotFlattened<DaemonArgs>, clap::Error>;
@@ -131,15 +134,15 @@ impl clap::builder::ValueParserFactory for DaemonArgs {
     }
 }
 
-/// The value a [`DaemonArgs`] value parser would give; never built. A raw pointer makes
-/// it `!Send` unless `T: Flattened`, which is the bound rustc reports.
+/// The value a [`DaemonArgs`] value parser would give; never built. The raw pointer makes
+/// it neither `Send` nor `Sync` but through the impls below, which need `T: Flattened`.
 #[derive(Clone)]
 pub struct NotFlattened<T>(PhantomData<*const T>);
 
-// SAFETY: `NotFlattened` holds no data and is never built; `Send` is here only to put
-// `T: Flattened` in the way of the value parser.
+// SAFETY: `NotFlattened` holds no data (a `PhantomData`) and is never built; the impl is
+// there only to put `T: Flattened`, which nothing implements, in the value parser's way.
 unsafe impl<T: Flattened> Send for NotFlattened<T> {}
-// SAFETY: as above; it holds no data.
+// SAFETY: as for `Send`: no data, never built.
 unsafe impl<T: Flattened> Sync for NotFlattened<T> {}
 
 fn run<T, R: Outcome>(builder: Builder<T>, args: DaemonArgs, body: impl FnOnce(T) -> R) -> R {
