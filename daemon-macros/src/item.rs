@@ -9,7 +9,8 @@
 //! | `fn main(cli: Cli)`                    | [`Form::Parser`]: `Cli` plus the daemon flags |
 //! | `fn serve(args: ServeArgs)` (any name) | [`Form::Handler`]: `args.daemon` holds the flags |
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Attribute, Block, FnArg, ItemFn, PatType, Signature, Type, Visibility};
 
@@ -57,6 +58,9 @@ pub(crate) struct Function {
     pub(crate) form: Form,
     /// The trailing parameter that receives the privileged action's value.
     pub(crate) privileged: Option<Param>,
+    /// Whether the signature or the body names `Self`: an associated function, whose
+    /// body cannot move into an inner function.
+    pub(crate) uses_self: bool,
 }
 
 /// An async runtime's entry attribute: `#[tokio::main]`, `#[async_std::main]`, ...
@@ -74,6 +78,55 @@ pub(crate) fn is_runtime_attr(attr: &Attribute) -> bool {
 pub(crate) fn read(item: &ItemFn, args: &Args, all_errors: &mut Errors) -> Option<Function> {
     let mut errors = Errors::default();
     let sig = &item.sig;
+    check_signature(sig, &mut errors);
+    let (runtime_attrs, attrs): (Vec<_>, Vec<_>) =
+        item.attrs.iter().cloned().partition(is_runtime_attr);
+    if let Some(asyncness) = &sig.asyncness
+        && runtime_attrs.is_empty()
+    {
+        errors.at(
+            asyncness.span,
+            "`#[daemonize]` on an `async fn` needs an async runtime attribute such as \
+             `#[tokio::main]` below it",
+        );
+    }
+    let Some(mut params) = typed_params(sig, &mut errors) else {
+        // A method: what the other parameters would mean is beside the point.
+        all_errors.append(errors);
+        return None;
+    };
+    let privileged = privileged_param(sig, &mut params, args, &mut errors);
+    let form = form(sig, &params, privileged.is_some(), &mut errors);
+    let fits = errors.is_empty();
+    all_errors.append(errors);
+    match form {
+        Some(form) if fits => Some(Function {
+            attrs,
+            runtime_attrs,
+            vis: item.vis.clone(),
+            sig: item.sig.clone(),
+            block: item.block.clone(),
+            form,
+            privileged,
+            uses_self: names_self(item.sig.to_token_stream())
+                || names_self(item.block.to_token_stream()),
+        }),
+        _ => None,
+    }
+}
+
+/// Whether `tokens` have the identifier `Self` anywhere. A nested `impl` block's `Self`
+/// counts too, which only means a closure where an inner function would have done.
+fn names_self(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        TokenTree::Ident(ident) => ident == "Self",
+        TokenTree::Group(group) => names_self(group.stream()),
+        TokenTree::Punct(_) | TokenTree::Literal(_) => false,
+    })
+}
+
+/// What no form accepts: `const`, `unsafe`, `extern`, generic and variadic functions.
+fn check_signature(sig: &Signature, errors: &mut Errors) {
     if let Some(constness) = &sig.constness {
         errors.at(
             constness.span,
@@ -102,18 +155,10 @@ pub(crate) fn read(item: &ItemFn, args: &Args, all_errors: &mut Errors) -> Optio
             "`#[daemonize]` cannot apply to a variadic function",
         );
     }
-    let (runtime_attrs, attrs): (Vec<_>, Vec<_>) =
-        item.attrs.iter().cloned().partition(is_runtime_attr);
-    if let Some(asyncness) = &sig.asyncness
-        && runtime_attrs.is_empty()
-    {
-        errors.at(
-            asyncness.span,
-            "`#[daemonize]` on an `async fn` needs an async runtime attribute such as \
-             `#[tokio::main]` below it",
-        );
-    }
+}
 
+/// The parameters, or `None` (and the error) for a method, which has a receiver.
+fn typed_params<'a>(sig: &'a Signature, errors: &mut Errors) -> Option<Vec<&'a PatType>> {
     let mut params = Vec::new();
     for input in &sig.inputs {
         match input {
@@ -123,40 +168,56 @@ pub(crate) fn read(item: &ItemFn, args: &Args, all_errors: &mut Errors) -> Optio
                     receiver,
                     "`#[daemonize]` applies to free functions, not methods",
                 );
-                // What the other parameters would mean is beside the point.
-                all_errors.append(errors);
                 return None;
             }
         }
     }
+    Some(params)
+}
+
+/// With `privileged = ...`, takes the trailing parameter that receives the action's
+/// value off `params`.
+fn privileged_param(
+    sig: &Signature,
+    params: &mut Vec<&PatType>,
+    args: &Args,
+    errors: &mut Errors,
+) -> Option<Param> {
+    let key = args.written("privileged")?;
     let is_main = sig.ident == "main";
     // A handler's arguments come first; the privileged value is what follows them.
     let before_value = usize::from(!is_main);
-    let privileged = match args.written("privileged") {
-        Some(_) if params.len() > before_value => params.pop().map(Param::new),
-        Some(key) => {
-            let which = if is_main {
-                "a parameter, which `main` lacks"
-            } else {
-                "a parameter after the subcommand's arguments"
-            };
-            errors.at(
-                sig.paren_token.span.join(),
-                format!(
-                    "`{key} = ...` hands the action's value to {which}; add one, such as \
-                     `listener: std::net::TcpListener`"
-                ),
-            );
-            None
-        }
-        None => None,
+    if params.len() > before_value {
+        return params.pop().map(Param::new);
+    }
+    let which = if is_main {
+        "a parameter, which `main` lacks"
+    } else {
+        "a parameter after the subcommand's arguments"
     };
-    let second = if privileged.is_some() {
+    errors.at(
+        sig.paren_token.span.join(),
+        format!(
+            "`{key} = ...` hands the action's value to {which}; add one, such as \
+             `listener: std::net::TcpListener`"
+        ),
+    );
+    None
+}
+
+/// The form the name and the remaining parameters make, if they make one.
+fn form(
+    sig: &Signature,
+    params: &[&PatType],
+    privileged: bool,
+    errors: &mut Errors,
+) -> Option<Form> {
+    let second = if privileged {
         "the value of `privileged = ...` comes last"
     } else {
         "only a `privileged = ...` action adds one more, for its value"
     };
-    let form = match (is_main, params.as_slice()) {
+    match (sig.ident == "main", params) {
         (true, []) => Some(Form::Bare),
         (true, [cli]) => Some(Form::Parser(Param::new(cli))),
         (false, [args]) => Some(Form::Handler(Param::new(args))),
@@ -193,19 +254,5 @@ pub(crate) fn read(item: &ItemFn, args: &Args, all_errors: &mut Errors) -> Optio
             );
             None
         }
-    };
-    let fits = errors.is_empty();
-    all_errors.append(errors);
-    match form {
-        Some(form) if fits => Some(Function {
-            attrs,
-            runtime_attrs,
-            vis: item.vis.clone(),
-            sig: item.sig.clone(),
-            block: item.block.clone(),
-            form,
-            privileged,
-        }),
-        _ => None,
     }
 }

@@ -48,32 +48,45 @@ use proc_macro::TokenStream;
 /// | `user` | `"nobody"`, `65534` | user to run as, by name or uid; needs root (no change) |
 /// | `group` | `"nogroup"`, `65534` | group to run as (the user's primary group) |
 /// | `dir` | `"/var/lib/hello"` | working directory (`/` when detached) |
-/// | `pid_file` | `"/run/hello.pid"` | PID file, locked while the daemon runs (none) |
+/// | `pid_file` | `"/run/hello.pid"`, `false` | PID file, locked while the daemon runs; `false`: none (the runtime's default path) |
 /// | `umask` | `0o027` | file mode creation mask, at most `0o777` (`0o027`) |
 /// | `stdout`, `stderr` | `"/var/log/hello.log"` | the detached daemon's output, appended (`/dev/null`) |
 /// | `chroot` | `"/var/empty"` | directory to chroot into before privileges drop (none) |
-/// | `stop_timeout` | `10`, `2.5` | seconds `--stop` waits after SIGTERM before SIGKILL (10) |
-/// | `start_timeout` | `30` | seconds the launcher waits for readiness, above zero (30) |
+/// | `stop_timeout` | `10`, `2.5` | seconds `--stop` waits after SIGTERM before SIGKILL, at most 86400 (10) |
+/// | `start_timeout` | `30` | seconds the launcher waits for readiness, above zero, at most 86400 (30) |
 /// | `name` | `"hello"` | name in messages (the binary's name) |
+/// | `daemon` | `true` | `true`: detach without `--daemon`, unless `--foreground` says otherwise; `false`: only with `--daemon` (`false`) |
+/// | `log_target` | `"syslog"` | where the `log` backend writes: `"auto"`, `"journal"`, `"syslog"`, `"file"`, `"stderr"` or `"none"` (`"auto"`) |
+/// | `log_level` | `"info,hyper=warn"` | `log` directives, comma-separated: a level (`off`, `error`, `warn`, `info`, `debug`, `trace`, in any case) or `target=level` |
+/// | `syslog_socket` | `"/dev/log"` | the syslog socket (`"/dev/log"`) |
+/// | `notify_fd` | `3` | s6's notification descriptor, 3 or above: a newline there says ready (none) |
+/// | `no_new_privs` | `true` | whether the daemon sets `PR_SET_NO_NEW_PRIVS` |
+/// | `core_dumps` | `false` | whether the daemon may dump core |
+/// | `watchdog` | `"manual"` | systemd's watchdog: `"auto"` pings at half `WATCHDOG_USEC`; `"manual"`: the program does |
 /// | `config` | `"/etc/hello/hello.toml"` | config file read when `--config` is not given; may be missing (none) |
-/// | `daemon` | `true` | `true`: always detach; `false`: only with `--daemon` (`false`) |
 /// | `privileged` | `bind_socket` | function run as the original user before privileges drop; its `Ok` value goes to the last parameter (none) |
 /// | `ready` | `"manual"` | `"manual"`: the launcher waits until the body calls `daemon_runtime::ready()` (`"auto"`) |
 /// | `args` | `daemon` | handlers: the parameter's field that holds the `DaemonArgs` (`daemon`) |
 /// | `crate` | `::my_runtime` | where `daemon_runtime` is, if renamed or re-exported (`::daemon_runtime`) |
 ///
 /// A value is a literal, checked at compile time, or any expression, which rustc checks
-/// against the builder setter of the same name:
+/// against the builder setter of the same name (`config` sets `.config_file(..)`, `ready`
+/// sets `.readiness(..)`):
 ///
-/// - Paths (`pid_file`, `stdout`, `stderr`, `dir`, `chroot`, `config`): literals are
-///   absolute; for a per-user or computed path pass an expression, such as
+/// - Paths (`pid_file`, `stdout`, `stderr`, `dir`, `chroot`, `config`, `syslog_socket`):
+///   literals are absolute; for a per-user or computed path pass an expression, such as
 ///   `pid_file = my_paths::pid_file()` (a relative path from an expression is taken from
-///   the launcher's working directory).
-/// - Seconds (`stop_timeout`, `start_timeout`): integer or float literals; an
-///   expression gives a `std::time::Duration`.
+///   the launcher's working directory). `pid_file = false` is `.no_pid_file()`.
+/// - Seconds (`stop_timeout`, `start_timeout`): integer or float literals up to 86400
+///   (a day); an expression gives a `std::time::Duration`.
 /// - `umask`: an integer literal up to `0o777`, or a `u32` expression.
 /// - `user`, `group`, `name`: non-empty strings (ids for `user` and `group`), or
 ///   expressions giving a `String`.
+/// - Choices (`log_target`, `watchdog`): a string literal names the variant of
+///   `daemon_runtime::LogTarget` or `daemon_runtime::Watchdog`; an expression gives one.
+/// - `log_level`: a string literal, checked directive by directive, or an expression.
+/// - `notify_fd`: an integer literal from 3 to `i32::MAX`, or an expression.
+/// - Booleans (`daemon`, `no_new_privs`, `core_dumps`): `true`, `false` or a `bool`.
 ///
 /// Expressions are evaluated in the launching process, before the command line is
 /// parsed. The config file's `[daemon]` table and the command-line flags override the
@@ -82,9 +95,10 @@ use proc_macro::TokenStream;
 /// # Forms
 ///
 /// The function's name and parameters say where the command line comes from. The
-/// function may return `()`, `std::process::ExitCode` or `Result<T, E>` with `E: Debug`;
-/// with `ready = "manual"`, a failure returned before `ready()` is what the launcher
-/// prints (it exits 69).
+/// function may return `()`, `std::process::ExitCode`, `Result<T, E>` with `E: Debug`,
+/// or `impl Termination` (reported as `main` would report it, which leaves an exit
+/// code); with `ready = "manual"`, a failure returned before `ready()` is what the
+/// launcher prints (it exits 69).
 ///
 /// ## `fn main()`
 ///
@@ -208,6 +222,10 @@ use proc_macro::TokenStream;
 /// }
 /// ```
 ///
+/// A handler may be an associated function (no `self`) whose body uses `Self`. With
+/// `async`, write `#[daemonize]` below `#[tokio::main]` for that: above it, the body
+/// moves into an inner function, where `Self` is not in scope.
+///
 /// ## `async fn` with `#[tokio::main]`
 ///
 /// The fork must come before the async runtime starts its threads (the runtime refuses
@@ -253,7 +271,8 @@ use proc_macro::TokenStream;
 ///
 /// ## `daemon = true`
 ///
-/// Detaches without `--daemon`; the same as `.detach(true)` on the builder.
+/// Detaches without `--daemon`; the same as `.daemon(true)` on the builder. It is a
+/// default in code, so `--foreground` still keeps the program in the foreground.
 ///
 /// ## A privileged action
 ///
@@ -287,12 +306,29 @@ use proc_macro::TokenStream;
 ///
 /// Bad arguments and unsupported functions are compile errors at the token at fault,
 /// all reported in one build: an unknown or repeated argument, a literal of the wrong
-/// kind, a umask above `0o777`, a relative path literal, an empty name; anything but a
-/// free function, a `const`, `unsafe`, `extern` or generic function, `fn main` with a
-/// parameter that is neither the parser nor the privileged value, a handler without
-/// parameters, an `async fn` without a runtime attribute. The function is then emitted
-/// as written, so no other errors follow from the attribute.
+/// kind, a umask above `0o777`, a relative path literal, an empty name, a timeout above
+/// a day, a choice or log level that does not exist, a `notify_fd` below 3; a method
+/// (with `self`), a `const`, `unsafe`, `extern` or generic function, a parameter beyond
+/// the command line's and the privileged value's, a handler without parameters, an
+/// `async fn` without a runtime attribute. The function is then emitted as written, so no other
+/// errors follow from the attribute.
+///
+/// The likeliest mistakes elsewhere are one error each, at the token at fault: a
+/// `fn main` parameter that is not a `clap::Parser` (derive it, or name the
+/// `privileged = ...` action whose value it takes), a `DaemonArgs` field without
+/// `#[command(flatten)]`, a handler's argument type without the `daemon` field (add
+/// `#[command(flatten)] daemon: daemon_runtime::DaemonArgs`, or name the field with
+/// `args = field`), a return type that is not one of the above.
 #[proc_macro_attribute]
 pub fn daemonize(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::daemonize(args.into(), item.into()).into()
+}
+
+/// The `#[daemonize]` keys that are runtime settings, as a `&'static [&'static str]`
+/// expression, for the runtime's test that its settings table and the attribute agree.
+/// Not public API.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __setting_keys(_: TokenStream) -> TokenStream {
+    args::setting_keys().into()
 }

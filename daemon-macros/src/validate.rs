@@ -1,6 +1,6 @@
 //! Checks between the arguments, and between the arguments and the function's form.
 
-use crate::args::Args;
+use crate::args::{Args, Value};
 use crate::errors::Errors;
 use crate::item::{Form, Function};
 
@@ -18,11 +18,16 @@ pub(crate) fn check(args: &Args, function: &Function, errors: &mut Errors) {
 
     // The same value (literal or expression) for the PID file and a log file: the
     // daemon's output would overwrite its pid.
-    if let Some(pid_file) = &args.pid_file {
-        for log in [&args.stdout, &args.stderr].into_iter().flatten() {
-            if log.value.to_string() == pid_file.value.to_string() {
+    if let Some(Value::Tokens(pid_file)) = args.setting("pid_file").map(|arg| &arg.value) {
+        for log in [args.setting("stdout"), args.setting("stderr")]
+            .into_iter()
+            .flatten()
+        {
+            if let Value::Tokens(value) = &log.value
+                && value.to_string() == pid_file.to_string()
+            {
                 errors.spanning(
-                    &log.value,
+                    value,
                     format!(
                         "`{}` names the same file as `pid_file`: the daemon's output would \
                          overwrite its pid",

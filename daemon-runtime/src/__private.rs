@@ -5,6 +5,7 @@
 //! logic all live in the runtime.
 
 use std::fmt::Debug;
+use std::marker::PhantomData;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -13,7 +14,6 @@ use crate::builder::Builder;
 use crate::cli::DaemonArgs;
 use crate::daemon::{Daemon, report_failure, startup_pending};
 use crate::error::exit;
-use crate::settings::Options;
 
 /// A process handle that a reused pid cannot stand in for (a pidfd where the kernel
 /// has them); the integration tests and the benchmark use the runtime's own.
@@ -27,7 +27,7 @@ pub fn builder() -> Builder<()> {
 /// What a `#[daemonize]` function may return: whether it failed, and why, so that a
 /// launcher still waiting for readiness can print it.
 #[diagnostic::on_unimplemented(
-    message = "a `#[daemonize]` function must return `()`, `Result<_, E>` or `ExitCode`, not `{Self}`",
+    message = "a `#[daemonize]` function must return `()`, `Result<_, E>`, `ExitCode` or `impl Termination`, not `{Self}`",
     label = "this return type"
 )]
 pub trait Outcome {
@@ -66,14 +66,36 @@ pub fn main_bare<T, R: Outcome>(
     run(builder.default_name(name), args, body)
 }
 
-/// `fn main(cli: Cli)`: the program's parser plus the daemon flags.
-pub fn main_with_parser<C: Parser, T, R: Outcome>(
+/// `fn main(cli: Cli)`: the program's parser plus the daemon flags. The generated code
+/// passes `<Cli as CommandLine>::parse`, so that a parameter that is not a parser is
+/// reported at its type with [`CommandLine`]'s message.
+pub fn main_with_parser<C, T, R: Outcome>(
     builder: Builder<T>,
     name: &'static str,
+    parse: fn() -> (C, DaemonArgs),
     body: impl FnOnce(C, T) -> R,
 ) -> R {
-    let (cli, args) = DaemonArgs::parse_with::<C>();
+    let (cli, args) = parse();
     run(builder.default_name(name), args, |value| body(cli, value))
+}
+
+/// The parameter of `fn main(cli: Cli)`: the program's own `clap::Parser`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a command-line parser: `#[daemonize] fn main` takes the program's `#[derive(clap::Parser)]` type",
+    label = "not a `clap::Parser`",
+    note = "derive `clap::Parser` for it; or, if this parameter takes the value of a privileged action, name the action: `#[daemonize(privileged = bind_socket)]`"
+)]
+pub trait CommandLine: Sized {
+    /// Parses the command line, the daemon flags added to the program's own.
+    fn parse() -> (Self, DaemonArgs);
+}
+
+// Not recommended, so that rustc reports the trait's message rather than `clap::Parser`'s.
+#[diagnostic::do_not_recommend]
+impl<C: Parser> CommandLine for C {
+    fn parse() -> (C, DaemonArgs) {
+        DaemonArgs::parse_with::<C>()
+    }
 }
 
 /// A subcommand handler whose arguments carry `DaemonArgs`.
@@ -92,14 +114,41 @@ pub fn daemon_args(args: &DaemonArgs) -> DaemonArgs {
     args.clone()
 }
 
-/// `daemon = true`: detach whatever the command line says. `false` forces nothing, so
-/// `--daemon` still detaches.
-pub fn forced_detach(detach: bool) -> Options {
-    Options {
-        detach: detach.then_some(true),
-        ..Options::default()
+/// A `DaemonArgs` field that is not flattened. Nothing implements it: it exists for its
+/// message. (Without the supertraits, rustc replaces the label with its own and suggests
+/// borrowing the field.)
+#[diagnostic::on_unimplemented(
+    message = "a `DaemonArgs` field needs `#[command(flatten)]`",
+    label = "add `#[command(flatten)]` above this field",
+    note = "write `#[command(flatten)] daemon: daemon_runtime::DaemonArgs`"
+)]
+pub trait Flattened: Send + Sync + 'static {}
+
+/// clap's derive asks a field without `#[command(flatten)]` for a value parser. This one
+/// is a function whose value, `NotFlattened`, is `Send + Sync` (as clap requires) only if
+/// `DaemonArgs: Flattened`: forgetting the attribute is one error with [`Flattened`]'s
+/// message at the field, instead of clap's list of seven unmet bounds. A function
+/// because clap's only `TypedValueParser` impl for one is the path rustc follows to the
+/// end; with a struct of ours it stops at the ambiguity.
+#[doc(hidden)]
+impl clap::builder::ValueParserFactory for DaemonArgs {
+    type Parser = fn(&str) -> Result<NotFlattened<DaemonArgs>, clap::Error>;
+
+    fn value_parser() -> Self::Parser {
+        |_| Err(clap::Error::new(clap::error::ErrorKind::InvalidValue))
     }
 }
+
+/// The value a [`DaemonArgs`] value parser would give; never built. The raw pointer makes
+/// it neither `Send` nor `Sync` but through the impls below, which need `T: Flattened`.
+#[derive(Clone)]
+pub struct NotFlattened<T>(PhantomData<*const T>);
+
+// SAFETY: `NotFlattened` holds no data (a `PhantomData`) and is never built; the impl is
+// there only to put `T: Flattened`, which nothing implements, in the value parser's way.
+unsafe impl<T: Flattened> Send for NotFlattened<T> {}
+// SAFETY: as for `Send`: no data, never built.
+unsafe impl<T: Flattened> Sync for NotFlattened<T> {}
 
 fn run<T, R: Outcome>(builder: Builder<T>, args: DaemonArgs, body: impl FnOnce(T) -> R) -> R {
     let mut daemon = builder.args(args).launch();
