@@ -128,7 +128,7 @@ fn runtime_call(
     let output = outcome_type(&function.sig);
     match &function.form {
         Form::Bare => {
-            let body = body_closure(function, None, None);
+            let body = body_closure(krate, function, None, None);
             let call = quote! {
                 #krate::__private::main_bare::<_, #output>(
                     #builder,
@@ -143,7 +143,7 @@ fn runtime_call(
         Form::Parser(cli) => {
             let cli_ty = &cli.ty;
             let parsed = Ident::new("__daemonize_cli", Span::mixed_site());
-            let body = body_closure(function, Some(&parsed), Some(&parsed));
+            let body = body_closure(krate, function, Some(&parsed), Some(&parsed));
             // The parser, through a trait whose message says what the parameter must be,
             // at its type.
             let parse = quote!(<#cli_ty as #krate::__private::CommandLine>::parse);
@@ -167,7 +167,7 @@ fn runtime_call(
             let flags = quote_spanned! {at_param=>
                 #krate::__private::daemon_args(&#arg.#field)
             };
-            let body = body_closure(function, None, Some(&arg));
+            let body = body_closure(krate, function, None, Some(&arg));
             let call = quote! {
                 #krate::__private::handler::<_, #output>(#builder, #name, #flags, #body)
             };
@@ -201,7 +201,12 @@ fn outcome_type(sig: &Signature) -> TokenStream {
 /// daemon. It takes `param` (the parsed command line) if given, and the privileged
 /// action's value, `()` without one; it passes `arg` and the value to the body. A body
 /// that returns `impl Termination` is reported as `main` would be, leaving an exit code.
-fn body_closure(function: &Function, param: Option<&Ident>, arg: Option<&Ident>) -> TokenStream {
+fn body_closure(
+    krate: &TokenStream,
+    function: &Function,
+    param: Option<&Ident>,
+    arg: Option<&Ident>,
+) -> TokenStream {
     let body = Ident::new("__daemonize_body", Span::call_site());
     // Named after the parameter that receives it, so that a type mismatch is reported
     // there.
@@ -226,7 +231,24 @@ fn body_closure(function: &Function, param: Option<&Ident>, arg: Option<&Ident>)
     {
         call = quote_spanned!(ty.span()=> ::std::process::Termination::report(#call));
     }
-    quote!(move |#(#params),*| #call)
+    // The outcome and its failure, if it is one, described where the outcome's type is
+    // known: `Report`'s autoref ladder picks an error's `Display` and `source()` chain
+    // over `Debug`. Written `&&&` by hand: the ladder is the point, hence the allow.
+    let outcome = Ident::new("__daemonize_outcome", Span::mixed_site());
+    let failure = Ident::new("__daemonize_failure", Span::mixed_site());
+    quote! {
+        move |#(#params),*| {
+            let #outcome = #call;
+            #[allow(unused_imports, clippy::needless_borrow)]
+            let #failure = {
+                use #krate::__private::{
+                    ViaDeref as _, ViaError as _, ViaNothing as _, ViaOutcome as _,
+                };
+                (&&&#krate::__private::Report(&#outcome)).failure()
+            };
+            (#outcome, #failure)
+        }
+    }
 }
 
 /// Whether `impl Trait` has the bound `Termination` (by whatever path): a value only
@@ -370,7 +392,14 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains("move | () | __daemonize_body (__daemonize_args)"),
+            out.contains(
+                "move | () | { let __daemonize_outcome = __daemonize_body (__daemonize_args) ;"
+            ),
+            "{out}"
+        );
+        // The failure is described where the outcome's type is known.
+        assert!(
+            out.contains("(&& & rt :: __private :: Report (& __daemonize_outcome)) . failure ()"),
             "{out}"
         );
     }
@@ -487,7 +516,8 @@ mod tests {
         assert!(out.contains("main_bare :: < _ , _ >"), "{out}");
         assert!(
             out.contains(
-                "move | () | :: std :: process :: Termination :: report (__daemonize_body ())"
+                "let __daemonize_outcome = :: std :: process :: Termination :: report \
+                 (__daemonize_body ())"
             ),
             "{out}"
         );

@@ -148,14 +148,13 @@ use proc_macro::TokenStream;
 /// ```no_run
 /// # #[derive(clap::Parser)]
 /// # struct Cli { #[arg(long, default_value_t = 8080)] port: u16 }
-/// use daemon_runtime::{Daemon, DaemonArgs};
+/// use daemon_runtime::Daemon;
 ///
 /// fn main() {
-///     let (cli, args) = DaemonArgs::parse_with::<Cli>();
-///     let _daemon = Daemon::builder()
+///     // `--stop`, `--status`, `--reload` are performed in here, and exit.
+///     let (cli, _daemon) = Daemon::builder()
 ///         .pid_file("/run/serve.pid")
-///         .args(args)
-///         .launch();
+///         .launch_with::<Cli>();
 ///     println!("serving on {}", cli.port);
 /// }
 /// ```

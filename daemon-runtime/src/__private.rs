@@ -4,16 +4,19 @@
 //! call into this module with the attribute's values; the clap, config and start-up
 //! logic all live in the runtime.
 
+use std::error::Error as StdError;
 use std::fmt::Debug;
 use std::marker::PhantomData;
+use std::ops::Deref;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use crate::builder::Builder;
-use crate::cli::DaemonArgs;
+use crate::cli::{DaemonArgs, Parsed};
 use crate::daemon::{Daemon, report_failure, startup_pending};
 use crate::error::exit;
+use crate::settings::Settings;
 
 /// A process handle that a reused pid cannot stand in for (a pidfd where the kernel
 /// has them); the integration tests and the benchmark use the runtime's own.
@@ -24,8 +27,8 @@ pub fn builder() -> Builder<()> {
     Daemon::builder().set_by_attribute()
 }
 
-/// What a `#[daemonize]` function may return: whether it failed, and why, so that a
-/// launcher still waiting for readiness can print it.
+/// What a `#[daemonize]` function may return: whether it failed, so that a launcher
+/// still waiting for readiness can print it, and the log has it.
 #[diagnostic::on_unimplemented(
     message = "a `#[daemonize]` function must return `()`, `Result<_, E>`, `ExitCode` or `impl Termination`, not `{Self}`",
     label = "this return type"
@@ -49,9 +52,83 @@ impl Outcome for ExitCode {
 
 impl<T, E: Debug> Outcome for Result<T, E> {
     fn failure(&self) -> Option<String> {
-        // Debug, as Rust prints the error returned from `main`.
+        // An error that is not a `std::error::Error`: as Rust prints one returned from
+        // `main`.
         self.as_ref().err().map(|e| format!("{e:?}"))
     }
+}
+
+/// The outcome of the body, looked at by the generated code where its type is known:
+/// `(&&&Report(&outcome)).failure()` picks the most telling description it has
+/// (autoref specialization, tried in this order: [`ViaError`] on `&&Report`,
+/// [`ViaDeref`] on `&&&Report`, [`ViaOutcome`] on `&Report`, [`ViaNothing`] on
+/// `Report`). The last takes any type, so that a return type that is not an
+/// [`Outcome`] is reported once, by [`Outcome`]'s message.
+pub struct Report<'a, R>(pub &'a R);
+
+/// An `Err` whose error is a `std::error::Error`: its `Display` and its `source()` chain.
+pub trait ViaError {
+    /// The failure, if the outcome is one.
+    fn failure(&self) -> Option<String>;
+}
+
+impl<T, E: StdError> ViaError for &&Report<'_, Result<T, E>> {
+    fn failure(&self) -> Option<String> {
+        self.0.as_ref().err().map(|e| chain(e))
+    }
+}
+
+/// An `Err` holding a boxed error, or one that derefs to an error (`anyhow::Error`):
+/// the same as [`ViaError`], through the box.
+pub trait ViaDeref {
+    /// The failure, if the outcome is one.
+    fn failure(&self) -> Option<String>;
+}
+
+impl<T, E> ViaDeref for &&&Report<'_, Result<T, E>>
+where
+    E: Deref,
+    E::Target: StdError,
+{
+    fn failure(&self) -> Option<String> {
+        self.0.as_ref().err().map(|e| chain(&**e))
+    }
+}
+
+/// Any other [`Outcome`]: its own description.
+pub trait ViaOutcome {
+    /// The failure, if the outcome is one.
+    fn failure(&self) -> Option<String>;
+}
+
+impl<R: Outcome> ViaOutcome for &Report<'_, R> {
+    fn failure(&self) -> Option<String> {
+        self.0.failure()
+    }
+}
+
+/// Not an [`Outcome`] at all: the bound on the runtime's entry points reports that.
+pub trait ViaNothing {
+    /// Nothing.
+    fn failure(&self) -> Option<String>;
+}
+
+impl<R> ViaNothing for Report<'_, R> {
+    fn failure(&self) -> Option<String> {
+        None
+    }
+}
+
+/// `error: cause: cause of the cause`.
+fn chain<E: StdError + ?Sized>(error: &E) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// `fn main()`: the runtime's own command line.
@@ -60,10 +137,13 @@ pub fn main_bare<T, R: Outcome>(
     name: &'static str,
     version: &'static str,
     about: Option<&'static str>,
-    body: impl FnOnce(T) -> R,
+    body: impl FnOnce(T) -> (R, Option<String>),
 ) -> R {
-    let args = DaemonArgs::parse_bare(name, version, about);
-    run(builder.default_name(name), args, body)
+    let builder = builder.default_name(name);
+    let defaults = builder.help_defaults();
+    let cmd = DaemonArgs::command_with(name, version, about, defaults.as_ref());
+    let args = DaemonArgs::parse_command(cmd);
+    run(builder, args, body)
 }
 
 /// `fn main(cli: Cli)`: the program's parser plus the daemon flags. The generated code
@@ -72,11 +152,14 @@ pub fn main_bare<T, R: Outcome>(
 pub fn main_with_parser<C, T, R: Outcome>(
     builder: Builder<T>,
     name: &'static str,
-    parse: fn() -> (C, DaemonArgs),
-    body: impl FnOnce(C, T) -> R,
+    parse: fn(Option<&Settings>) -> Parsed<C>,
+    body: impl FnOnce(C, T) -> (R, Option<String>),
 ) -> R {
-    let (cli, args) = parse();
-    run(builder.default_name(name), args, |value| body(cli, value))
+    let builder = builder.default_name(name);
+    match parse(builder.help_defaults().as_ref()) {
+        Parsed::Start(cli, args) => run(builder, args, |value| body(cli, value)),
+        Parsed::Control(args) => builder.args(args).control(),
+    }
 }
 
 /// The parameter of `fn main(cli: Cli)`: the program's own `clap::Parser`.
@@ -86,15 +169,16 @@ pub fn main_with_parser<C, T, R: Outcome>(
     note = "derive `clap::Parser` for it; or, if this parameter takes the value of a privileged action, name the action: `#[daemonize(privileged = bind_socket)]`"
 )]
 pub trait CommandLine: Sized {
-    /// Parses the command line, the daemon flags added to the program's own.
-    fn parse() -> (Self, DaemonArgs);
+    /// Parses the command line, the daemon flags added to the program's own, with
+    /// `--help` showing `defaults`.
+    fn parse(defaults: Option<&Settings>) -> Parsed<Self>;
 }
 
 // Not recommended, so that rustc reports the trait's message rather than `clap::Parser`'s.
 #[diagnostic::do_not_recommend]
 impl<C: Parser> CommandLine for C {
-    fn parse() -> (C, DaemonArgs) {
-        DaemonArgs::parse_with::<C>()
+    fn parse(defaults: Option<&Settings>) -> Parsed<C> {
+        DaemonArgs::parse_with_from::<C, _, _>(std::env::args_os(), defaults)
     }
 }
 
@@ -103,7 +187,7 @@ pub fn handler<T, R: Outcome>(
     builder: Builder<T>,
     name: &'static str,
     args: DaemonArgs,
-    body: impl FnOnce(T) -> R,
+    body: impl FnOnce(T) -> (R, Option<String>),
 ) -> R {
     run(builder.default_name(name), args, body)
 }
@@ -150,14 +234,23 @@ unsafe impl<T: Flattened> Send for NotFlattened<T> {}
 // SAFETY: as for `Send`: no data, never built.
 unsafe impl<T: Flattened> Sync for NotFlattened<T> {}
 
-fn run<T, R: Outcome>(builder: Builder<T>, args: DaemonArgs, body: impl FnOnce(T) -> R) -> R {
+fn run<T, R>(
+    builder: Builder<T>,
+    args: DaemonArgs,
+    body: impl FnOnce(T) -> (R, Option<String>),
+) -> R {
     let mut daemon = builder.args(args).launch();
     let value = daemon
         .take_privileged()
         .expect("the privileged action's value is taken once");
-    let outcome = body(value);
+    let (outcome, failure) = body(value);
+    // Whatever happens to the launcher, the log has it: a detached daemon's stderr is
+    // /dev/null.
+    if let Some(failure) = &failure {
+        crate::logger::fatal(failure);
+    }
     let pending = startup_pending().then(|| {
-        outcome.failure().unwrap_or_else(|| {
+        failure.unwrap_or_else(|| {
             "the program returned before it reported ready (daemon_runtime::ready)".to_owned()
         })
     });

@@ -10,7 +10,7 @@ use std::path::Path;
 #[cfg(feature = "config")]
 use std::path::PathBuf;
 
-use crate::cli::{Action, DaemonArgs};
+use crate::cli::{Action, DaemonArgs, Parsed};
 #[cfg(feature = "config")]
 use crate::config::Config;
 use crate::control::{self, Status, Stopped};
@@ -20,7 +20,7 @@ use crate::job::{BoxError, Job, Readiness};
 use crate::plan::Plan;
 #[cfg(feature = "config")]
 use crate::settings::KeyLines;
-use crate::settings::{self, Context, Layer, Options, Settings, Source};
+use crate::settings::{self, Context, Layer, Options, PidFileSetting, Settings, Source};
 use crate::sys::process;
 use crate::{foreground, launcher};
 
@@ -36,7 +36,7 @@ use crate::{foreground, launcher};
 ///     .pid_file("/run/hello.pid")
 ///     .user("nobody")
 ///     .umask(0o027)
-///     .detach(true)
+///     .daemon(true)
 ///     .start()
 ///     .unwrap_or_else(|e| e.exit("hello"));
 /// // Only the daemon gets here; the launcher exited 0 once it was ready.
@@ -86,6 +86,12 @@ impl Daemon<()> {
 
 impl<T> Builder<T> {
     settings::builder_setters!();
+
+    /// No PID file at all (`pid_file = false`, `--no-pid-file`): the daemon can then be
+    /// controlled only by its service manager or by signals.
+    pub fn no_pid_file(self) -> Self {
+        self.pid_file(PidFileSetting::Off)
+    }
 
     /// The command line's daemon flags: overrides, `--config`, and the control action
     /// that [`launch`](Self::launch) performs.
@@ -185,6 +191,18 @@ impl<T> Builder<T> {
         self.args.as_ref().map_or(Action::Start, |args| args.action)
     }
 
+    /// The settings made of the built-in defaults and the code's own values (the
+    /// attribute's), which `--help` shows as the defaults; `None` if they do not resolve
+    /// (the start then reports why).
+    pub(crate) fn help_defaults(&self) -> Option<Settings> {
+        let layers = [Layer {
+            options: &self.code,
+            source: self.code_source.clone(),
+        }];
+        let name = self.fallback_name();
+        settings::resolve(&layers, &Context::new(&name)).ok()
+    }
+
     /// Merges every source into the effective settings, reading the config file.
     pub fn settings(&self) -> Result<Settings, Error> {
         self.load().map(|(settings, _)| settings)
@@ -214,7 +232,7 @@ impl<T> Builder<T> {
             source: Source::Forced,
         });
         let name = self.fallback_name();
-        let settings = settings::resolve(&layers, &Context { name: &name })?;
+        let settings = settings::resolve(&layers, &Context::new(&name))?;
         Ok((settings, file))
     }
 
@@ -252,6 +270,28 @@ impl<T> Builder<T> {
         }
     }
 
+    /// Parses the process's arguments with the program's own parser `C` plus the daemon
+    /// flags (`--help` shows this builder's values as the defaults), then does what
+    /// [`launch`](Self::launch) does: a control action prints its outcome and exits
+    /// (the program's own required arguments are not needed for it); a start returns the
+    /// program's arguments and the running daemon.
+    ///
+    /// This is what `#[daemonize] fn main(cli: Cli)` does.
+    pub fn launch_with<C: clap::Parser>(self) -> (C, Daemon<T>) {
+        let defaults = self.help_defaults();
+        match DaemonArgs::parse_with_from::<C, _, _>(std::env::args_os(), defaults.as_ref()) {
+            Parsed::Start(cli, args) => (cli, self.args(args).launch()),
+            Parsed::Control(args) => self.args(args).control(),
+        }
+    }
+
+    /// Performs the command line's control action (`--stop`, `--status`, `--reload`),
+    /// prints its outcome and exits.
+    pub(crate) fn control(self) -> ! {
+        let name = self.display_name();
+        control::perform(self.settings(), self.action(), &name)
+    }
+
     /// Stops the running daemon (see [`control::stop`]).
     pub fn stop(&self) -> Result<Stopped, Error> {
         let target = control::Target::new(self.settings()?, "stop")?;
@@ -276,7 +316,7 @@ impl<T> Builder<T> {
         let target = control::Target::new(self.settings()?, "restart")?;
         let outcome = control::stop(&target.name, &target.pid_file, target.stop_timeout)?;
         log::debug!("{}", outcome.describe(&target.name, &target.pid_file));
-        self.forced.detach = Some(true);
+        self.forced.daemon = Some(true);
         self.start()
     }
 
@@ -291,7 +331,7 @@ impl<T> Builder<T> {
         let (settings, file) = self.load()?;
         // Before any file is created: a process that cannot fork must not leave a PID
         // file or a log file behind.
-        let single_threaded = match settings.detach.value {
+        let single_threaded = match settings.daemon.value {
             true => Some(process::ensure_single_threaded()?),
             false => None,
         };

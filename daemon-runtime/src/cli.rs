@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Args, Command, FromArgMatches, Parser};
 
-use crate::settings::{self, Options};
+use crate::settings::{self, Options, Settings};
 
 /// The daemon's flags: `--daemon`, the control actions, `--config` and the setting
 /// overrides.
@@ -49,6 +49,9 @@ use crate::settings::{self, Options};
 pub struct DaemonArgs {
     /// `--daemon`: detach and run in the background.
     pub daemon: bool,
+    /// `--foreground`: stay attached, even if the program or its config file detaches by
+    /// default.
+    pub foreground: bool,
     /// The control action: `--stop`, `--status`, `--restart`, `--reload`, or start.
     pub action: Action,
     /// `--config FILE`: the config file to read.
@@ -79,6 +82,8 @@ pub enum Action {
 const HEADING: &str = "Daemon";
 /// The id of `--daemon`, by which [`DaemonArgs::augment`] knows a command has the flags.
 const DAEMON_ID: &str = "daemon";
+/// The id of `--foreground`.
+const FOREGROUND_ID: &str = "daemon-foreground";
 
 /// The control actions' flags: id, flag, action, help.
 const ACTIONS: &[(&str, &str, Action, &str)] = &[
@@ -118,20 +123,63 @@ impl DaemonArgs {
     pub fn options(&self) -> Options {
         let mut options = self.options.clone();
         if self.daemon {
-            options.detach = Some(true);
+            options.daemon = Some(true);
+        } else if self.foreground {
+            options.daemon = Some(false);
         }
         options
     }
+
+    /// The ids of the control flags (`--stop`, `--status`, `--reload`), for a subcommand
+    /// whose own arguments are required to start but not to stop it:
+    /// `#[arg(long, required_unless_present_any = DaemonArgs::CONTROL_IDS)] out: Option<PathBuf>`.
+    pub const CONTROL_IDS: [&'static str; 3] = ["daemon-stop", "daemon-status", "daemon-reload"];
 
     /// Adds the daemon flags to `cmd`, keeping its name, version, about text, arguments
     /// and subcommands. A command that has them already (it flattens `DaemonArgs`) is
     /// returned as it is.
     pub fn augment(cmd: Command) -> Command {
+        Self::augment_with(cmd, None)
+    }
+
+    /// Like [`augment`](Self::augment), with `--help` showing `defaults` (the settings
+    /// made of the built-in defaults and the program's own, such as the attribute's)
+    /// rather than only the built-in ones; a program that always detaches does not offer
+    /// `--daemon`.
+    pub fn augment_with(cmd: Command, defaults: Option<&Settings>) -> Command {
         if cmd.get_arguments().any(|a| a.get_id() == DAEMON_ID) {
-            cmd
-        } else {
-            <DaemonArgs as Args>::augment_args(cmd)
+            return cmd;
         }
+        // Arguments the program requires to start are not needed to stop it: relax those
+        // added so far (all of them when the daemon flags come last).
+        let cmd = cmd.mut_args(|arg| match arg.is_required_set() {
+            true => arg.required_unless_present_any(Self::CONTROL_IDS),
+            false => arg,
+        });
+        let built_in;
+        let defaults = match defaults {
+            Some(defaults) => Some(defaults),
+            None => {
+                built_in = settings::built_in();
+                built_in.as_ref()
+            }
+        };
+        let forced = defaults.is_some_and(|d| d.daemon.value);
+        let group = ArgGroup::new("daemon-action")
+            .multiple(false)
+            .args(std::iter::once(DAEMON_ID).chain(ACTIONS.iter().map(|a| a.0)));
+        let args = mode_args(forced)
+            .into_iter()
+            .chain(ACTIONS.iter().map(|&(id, long, _, help)| {
+                Arg::new(id)
+                    .long(long)
+                    .action(ArgAction::SetTrue)
+                    .help(help)
+            }))
+            .chain(config_arg())
+            .chain(settings::flag_args(defaults))
+            .map(|arg| arg.help_heading(HEADING));
+        cmd.args(args).group(group)
     }
 
     /// Reads the daemon flags back from the matches of a command built with [`augment`](Self::augment).
@@ -141,24 +189,32 @@ impl DaemonArgs {
 
     /// Parses the process's arguments with the program's own parser `C` plus the daemon
     /// flags; exits with clap's message on a usage error, `--help` or `--version`.
-    pub fn parse_with<C: Parser>() -> (C, DaemonArgs) {
-        Self::parse_with_from::<C, _, _>(std::env::args_os())
+    ///
+    /// A control action (`--stop`, `--status`, `--reload`) comes back as
+    /// [`Parsed::Control`] without the program's arguments, which it does not need: the
+    /// program's required arguments are required only to start.
+    pub fn parse_with<C: Parser>() -> Parsed<C> {
+        Self::parse_with_from::<C, _, _>(std::env::args_os(), None)
     }
 
     /// Like [`parse_with`](Self::parse_with), from the given arguments (the first is the
-    /// program name).
-    pub fn parse_with_from<C, I, T>(args: I) -> (C, DaemonArgs)
+    /// program name), with `--help` showing `defaults` (see [`augment_with`](Self::augment_with)).
+    pub fn parse_with_from<C, I, T>(args: I, defaults: Option<&Settings>) -> Parsed<C>
     where
         C: Parser,
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let mut cmd = Self::augment(C::command());
+        let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+        let mut cmd = Self::augment_with(C::command(), defaults);
+        if let Some(control) = control_only(&cmd, &args) {
+            return Parsed::Control(control);
+        }
         let mut matches = cmd.clone().get_matches_from(args);
         let daemon = Self::from_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit());
         let cli =
             C::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut cmd).exit());
-        (cli, daemon)
+        Parsed::Start(cli, daemon)
     }
 
     /// The whole command line of a program that has no parser of its own: `name` and
@@ -168,12 +224,23 @@ impl DaemonArgs {
         version: &'static str,
         about: Option<&'static str>,
     ) -> Command {
+        Self::command_with(name, version, about, None)
+    }
+
+    /// Like [`command`](Self::command), with `--help` showing `defaults` (see
+    /// [`augment_with`](Self::augment_with)).
+    pub fn command_with(
+        name: &'static str,
+        version: &'static str,
+        about: Option<&'static str>,
+        defaults: Option<&Settings>,
+    ) -> Command {
         let cmd = Command::new(name).version(version);
         let cmd = match about {
             Some(about) if !about.is_empty() => cmd.about(about),
             _ => cmd,
         };
-        Self::augment(cmd)
+        Self::augment_with(cmd, defaults)
     }
 
     /// Parses the process's arguments with [`command`](Self::command).
@@ -182,37 +249,79 @@ impl DaemonArgs {
         version: &'static str,
         about: Option<&'static str>,
     ) -> DaemonArgs {
-        let mut cmd = Self::command(name, version, about);
+        Self::parse_command(Self::command(name, version, about))
+    }
+
+    /// Parses the process's arguments with `cmd` (built by [`command_with`](Self::command_with)).
+    pub fn parse_command(mut cmd: Command) -> DaemonArgs {
         let matches = cmd.clone().get_matches();
         Self::from_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
     }
 }
 
+/// The command line of a program with a parser of its own: a start, with the program's
+/// arguments, or a control action, which needs none of them.
+#[derive(Debug)]
+pub enum Parsed<C> {
+    /// Start (or restart): the program's arguments and the daemon flags.
+    Start(C, DaemonArgs),
+    /// `--stop`, `--status` or `--reload`.
+    Control(DaemonArgs),
+}
+
+/// The daemon flags, if they ask for a control action; read with every requirement of
+/// the program's own relaxed (required arguments and subcommands), which only a start
+/// needs. A command line that does not parse even so is left to the strict parse, which
+/// reports it.
+fn control_only(cmd: &Command, args: &[std::ffi::OsString]) -> Option<DaemonArgs> {
+    let matches = relaxed(cmd.clone()).try_get_matches_from(args).ok()?;
+    let daemon = DaemonArgs::from_matches(&matches).ok()?;
+    matches!(
+        daemon.action,
+        Action::Stop | Action::Status | Action::Reload
+    )
+    .then_some(daemon)
+}
+
+/// `cmd` with nothing required, in it or its subcommands.
+fn relaxed(cmd: Command) -> Command {
+    let groups: Vec<_> = cmd.get_groups().map(|g| g.get_id().clone()).collect();
+    let cmd = groups
+        .into_iter()
+        .fold(cmd, |cmd, id| cmd.mut_group(id, |g| g.required(false)));
+    cmd.mut_args(|arg| arg.required(false))
+        .subcommand_required(false)
+        .arg_required_else_help(false)
+        .mut_subcommands(relaxed)
+}
+
+/// `--daemon` and `--foreground`: a program that detaches by default does not offer
+/// `--daemon`, and says that `--foreground` keeps it attached.
+fn mode_args(forced: bool) -> [Arg; 2] {
+    let daemon = Arg::new(DAEMON_ID)
+        .long("daemon")
+        .action(ArgAction::SetTrue)
+        .hide(forced)
+        .help(
+            settings::Spec::get("daemon")
+                .map(|spec| spec.help)
+                .unwrap_or_default(),
+        );
+    let foreground = Arg::new(FOREGROUND_ID)
+        .long("foreground")
+        .action(ArgAction::SetTrue)
+        .conflicts_with(DAEMON_ID)
+        .hide_short_help(!forced)
+        .help(match forced {
+            true => "Stay in the foreground (this program detaches by default)",
+            false => "Stay in the foreground, even where the config file says to detach",
+        });
+    [daemon, foreground]
+}
+
 impl Args for DaemonArgs {
     fn augment_args(cmd: Command) -> Command {
-        let daemon = Arg::new(DAEMON_ID)
-            .long("daemon")
-            .action(ArgAction::SetTrue)
-            .help(
-                settings::Spec::get("detach")
-                    .map(|spec| spec.help)
-                    .unwrap_or_default(),
-            );
-        let actions = ACTIONS.iter().map(|&(id, long, _, help)| {
-            Arg::new(id)
-                .long(long)
-                .action(ArgAction::SetTrue)
-                .help(help)
-        });
-        let group = ArgGroup::new("daemon-action")
-            .multiple(false)
-            .args(std::iter::once(DAEMON_ID).chain(ACTIONS.iter().map(|a| a.0)));
-        let args = std::iter::once(daemon)
-            .chain(actions)
-            .chain(config_arg())
-            .chain(settings::flag_args())
-            .map(|arg| arg.help_heading(HEADING));
-        cmd.args(args).group(group)
+        Self::augment_with(cmd, None)
     }
 
     fn augment_args_for_update(cmd: Command) -> Command {
@@ -245,6 +354,7 @@ impl FromArgMatches for DaemonArgs {
             .map_or(Action::Start, |&(_, _, action, _)| action);
         Ok(DaemonArgs {
             daemon: flag(DAEMON_ID),
+            foreground: flag(FOREGROUND_ID),
             action,
             #[cfg(feature = "config")]
             config: matches.get_one::<PathBuf>("daemon-config").cloned(),
@@ -278,9 +388,12 @@ mod tests {
 
     #[test]
     fn augmented_parser_keeps_its_own_arguments() {
-        let (cli, daemon) = DaemonArgs::parse_with_from::<Cli, _, _>([
-            "app", "--port", "80", "--daemon", "--umask", "077", "check",
-        ]);
+        let Parsed::Start(cli, daemon) = DaemonArgs::parse_with_from::<Cli, _, _>(
+            ["app", "--port", "80", "--daemon", "--umask", "077", "check"],
+            None,
+        ) else {
+            panic!("a start")
+        };
         assert_eq!(cli.port, Some(80));
         assert_eq!(cli.cmd, Some(Sub::Check));
         assert!(daemon.daemon);
@@ -344,7 +457,7 @@ mod tests {
             .unwrap();
         let args = DaemonArgs::from_matches(&m).unwrap();
         let o = args.options();
-        assert_eq!(o.detach, Some(true));
+        assert_eq!(o.daemon, Some(true));
         assert_eq!(o.pid_file, Some("/p".into()));
         assert_eq!(o.user.as_deref(), Some("u"));
         assert_eq!(o.group.as_deref(), Some("g"));

@@ -158,17 +158,7 @@ impl Config {
         };
         for (key, value) in section.iter() {
             let Some(spec) = Spec::get(key.get_ref()).filter(|spec| spec.config) else {
-                return Err(self.at(
-                    key.span(),
-                    format!(
-                        "unknown key `{}` in [daemon]; expected one of {}",
-                        key.get_ref(),
-                        Spec::config_keys()
-                            .map(|k| format!("`{k}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ));
+                return Err(self.at(key.span(), unknown_key(key.get_ref())));
             };
             lines.push(spec.key, line_column(&self.text, key.span().start).0);
             match options.set_from_toml(spec.key, value.get_ref()) {
@@ -231,6 +221,40 @@ impl Config {
             message,
         }
     }
+}
+
+/// `unknown key `usr` in [daemon] (did you mean `user`?); expected one of ...`.
+fn unknown_key(key: &str) -> String {
+    let keys: Vec<&str> = Spec::config_keys().collect();
+    let closest = keys
+        .iter()
+        .map(|k| (edit_distance(key, k), *k))
+        .min()
+        .filter(|(distance, _)| *distance <= 2)
+        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+        .unwrap_or_default();
+    let all = keys
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("unknown key `{key}` in [daemon]{closest}; expected one of {all}")
+}
+
+/// Levenshtein distance between two short strings, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
 }
 
 /// The key of the `key = value` line holding byte `offset`, if the line is one.
@@ -389,9 +413,11 @@ mod tests {
         };
         assert_eq!(
             err("[daemon]\nuser = \"nobody\"\nusr = \"x\"\n"),
-            "config file /etc/app.toml, line 3, column 1: unknown key `usr` in [daemon]; \
-             expected one of `name`, `user`, `group`, `dir`, `pid_file`, `umask`, `stdout`, \
-             `stderr`, `chroot`, `stop_timeout`, `start_timeout`"
+            "config file /etc/app.toml, line 3, column 1: unknown key `usr` in [daemon] (did \
+             you mean `user`?); expected one of `name`, `daemon`, `user`, `group`, `dir`, \
+             `pid_file`, `umask`, `stdout`, `stderr`, `chroot`, `stop_timeout`, \
+             `start_timeout`, `log_target`, `log_level`, `syslog_socket`, `notify_fd`, \
+             `watchdog`, `no_new_privs`, `core_dumps`"
         );
         assert_eq!(
             err("[daemon]\numask = 0o1000\n"),
@@ -522,6 +548,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("usr", "user"), 1);
+        assert_eq!(edit_distance("pidfile", "pid_file"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert!(!unknown_key("colour").contains("did you mean"));
     }
 
     #[test]

@@ -163,6 +163,9 @@ pub enum Error {
         name: String,
         /// The control action.
         action: &'static str,
+        /// Where "no PID file" came from: the default (no suitable directory), or a
+        /// source that turned it off.
+        origin: Origin,
     },
     /// The daemon is not running (reload of a stopped daemon).
     NotRunning {
@@ -311,9 +314,24 @@ impl fmt::Display for Error {
             ),
             Error::Sys { call, source } => write!(f, "{call} failed: {source}"),
             Error::PrivilegedAction { source } => write!(f, "privileged action failed: {source}"),
-            Error::NoPidFile { name, action } => write!(
+            Error::NoPidFile {
+                name,
+                action,
+                origin: Origin::Default,
+            } => write!(
                 f,
-                "cannot {action} {name}: no PID file is configured (set pid_file or pass --pid-file)"
+                "cannot {action} {name}: no PID file is configured, and there is no default \
+                 place for one (/run as root, a private $XDG_RUNTIME_DIR otherwise); set \
+                 pid_file or pass --pid-file"
+            ),
+            Error::NoPidFile {
+                name,
+                action,
+                origin,
+            } => write!(
+                f,
+                "cannot {action} {name}: the PID file is turned off ({origin}); set pid_file \
+                 or pass --pid-file"
             ),
             Error::NotRunning { name } => write!(f, "{name} is not running"),
             Error::Control {

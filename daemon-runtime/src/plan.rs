@@ -43,7 +43,7 @@ impl Plan {
             Some(path) => Some(PidFile::acquire(path, &settings.name.value)?),
             None => None,
         };
-        let detach = settings.detach.value;
+        let detach = settings.daemon.value;
         let open_log = |key, value: &Option<Sourced<PathBuf>>| match value {
             Some(log) if detach => {
                 LogFile::open(key, &absolute(&log.value), identity.as_ref()).map(Some)

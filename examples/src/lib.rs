@@ -76,9 +76,13 @@ pub fn service_user() -> String {
 }
 
 /// The blocking examples' work: calls `tick` every `period` until SIGTERM or SIGINT
-/// asks for shutdown; returns how many ticks there were.
-pub fn tick_until_shutdown(period: Duration, mut tick: impl FnMut(u64)) -> u64 {
-    let shutdown = daemon_runtime::shutdown();
+/// asks for shutdown; returns how many ticks there were. The caller takes the shutdown
+/// handle first thing, so that a SIGTERM right after start-up is already graceful.
+pub fn tick_until_shutdown(
+    shutdown: &daemon_runtime::Shutdown,
+    period: Duration,
+    mut tick: impl FnMut(u64),
+) -> u64 {
     let mut ticks = 0;
     while !shutdown.wait_timeout(period) {
         ticks += 1;

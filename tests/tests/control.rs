@@ -313,16 +313,17 @@ fn control_without_a_pid_file_is_a_clear_error() {
         ("--reload", "reload"),
         ("--restart", "restart"),
     ] {
-        let out = run(Command::new(env!("CARGO_BIN_EXE_probe")).arg(action));
+        let out = run(Command::new(env!("CARGO_BIN_EXE_probe")).args([action, "--no-pid-file"]));
         expect_code(&out, 78);
         assert_eq!(
             text(&out.stderr).trim_end(),
             format!(
-                "cannot {verb} probe: no PID file is configured (set pid_file or pass --pid-file)"
+                "cannot {verb} probe: the PID file is turned off (from --no-pid-file); set \
+                 pid_file or pass --pid-file"
             )
         );
     }
-    let out = run(Command::new(env!("CARGO_BIN_EXE_probe")).arg("--status"));
+    let out = run(Command::new(env!("CARGO_BIN_EXE_probe")).args(["--status", "--no-pid-file"]));
     expect_code(&out, 4);
 }
 

@@ -36,7 +36,7 @@ fn every_flag_is_read_back_with_its_origin() {
         "--umask",
         "0o22",
     ]));
-    assert_eq!(line(&out, "detach"), "detach = true  # from --daemon");
+    assert_eq!(line(&out, "daemon"), "daemon = true  # from --daemon");
     assert_eq!(
         line(&out, "pid_file"),
         "pid_file = \"/run/x.pid\"  # from --pid-file"
@@ -80,7 +80,7 @@ fn every_config_key_is_read_with_its_line() {
     ] {
         assert_eq!(line(&out, key), format!("{key} = {value}  {}", at(n)));
     }
-    assert_eq!(line(&out, "detach"), "detach = false  # built-in default");
+    assert_eq!(line(&out, "daemon"), "daemon = false  # built-in default");
 }
 
 /// code < config file < flag < forced, through the real binary.
@@ -188,9 +188,11 @@ fn bad_config_stops_the_start_with_file_line_and_key() {
     assert_eq!(
         text(&out.stderr).trim_end(),
         format!(
-            "probe: config file {}, line 3, column 1: unknown key `usr` in [daemon]; expected one \
-             of `name`, `user`, `group`, `dir`, `pid_file`, `umask`, `stdout`, `stderr`, \
-             `chroot`, `stop_timeout`, `start_timeout`",
+            "probe: config file {}, line 3, column 1: unknown key `usr` in [daemon] (did you mean \
+             `user`?); expected one of `name`, `daemon`, `user`, `group`, `dir`, `pid_file`, \
+             `umask`, `stdout`, `stderr`, `chroot`, `stop_timeout`, `start_timeout`, \
+             `log_target`, `log_level`, `syslog_socket`, `notify_fd`, `watchdog`, \
+             `no_new_privs`, `core_dumps`",
             config.display()
         )
     );
@@ -260,9 +262,16 @@ fn help_shows_the_daemon_flags_under_their_own_heading() {
         "--dir <DIR>",
         "--umask <MASK>",
     ] {
-        // A whole flag, not a prefix of another (`--stop` of the probe's `--stop-timeout`).
+        // A whole flag, not a prefix of another (`--stop` of `--stop-timeout`).
         let at = help
-            .find(&format!("{flag} "))
+            .match_indices(flag)
+            .find(|(at, _)| {
+                help[at + flag.len()..]
+                    .chars()
+                    .next()
+                    .is_none_or(char::is_whitespace)
+            })
+            .map(|(at, _)| at)
             .unwrap_or_else(|| panic!("{flag} missing:\n{help}"));
         assert!(at > daemon, "{flag} not under Daemon:\n{help}");
     }

@@ -42,7 +42,12 @@ impl Target {
     pub(crate) fn new(settings: Settings, action: &'static str) -> Result<Target, Error> {
         let name = settings.name.value;
         let Some(path) = settings.pid_file.value.path() else {
-            return Err(Error::NoPidFile { name, action });
+            let origin = settings.pid_file.origin;
+            return Err(Error::NoPidFile {
+                name,
+                action,
+                origin,
+            });
         };
         Ok(Target {
             pid_file: absolute(path),

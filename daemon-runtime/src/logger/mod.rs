@@ -92,6 +92,12 @@ pub use journal::journal_matches_stderr;
 
 use socket::Socket;
 
+/// The platform's local syslog socket: `/dev/log`, `/var/run/syslog` on macOS,
+/// `/var/run/log` on FreeBSD.
+pub(crate) fn default_syslog_socket() -> &'static Path {
+    Path::new(syslog::DEFAULT_SOCKET)
+}
+
 /// Where the logger writes. See the [module documentation](self) for each one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum LogTarget {

@@ -2,14 +2,15 @@
 //! [`Settings`] structs, the table of keys and flags, the config parser's dispatch, the
 //! command-line flags, the builder's setters, the resolver and the validation.
 //!
-//! Each table entry reads:
+//! The table reads:
 //!
 //! ```text
 //! context ctx;   // the name the default expressions use for the `Context`
 //!
 //! /// Docs of the field and the builder setter.
 //! key: Kind => ValueType, setter(into | plain),
-//!     default(required EXPR | optional EXPR), flag(FLAG), config(yes | no), "help";
+//!     default(required EXPR | optional EXPR), flag(FLAG), config(yes | no), help(short | long),
+//!     "help line";
 //! ```
 //!
 //! - `setter(into)`: the builder's setter takes `impl Into<ValueType>` (strings, paths);
@@ -18,9 +19,11 @@
 //!   built-in one. `optional EXPR`: `EXPR` is an `Option<ValueType>`. Either expression
 //!   may use the context and the settings resolved before it (entries resolve in table
 //!   order), by key.
-//! - `FLAG`: `value("--user", "USER")` (takes a value), `switch("--no-new-privs")`
-//!   (present or not), `own("--daemon")` (a flag the command line defines itself, named
-//!   here for messages), or `none`.
+//! - `FLAG`: `value("--user", "USER")` (takes a value); `value_or_off("--pid-file",
+//!   "FILE", "--no-pid-file", "help")` (and a flag for the kind's "off" value); `switch("--x")`
+//!   (present or not: sets `true`); `own("--daemon", "--foreground")` (flags the
+//!   command line defines itself, named here for messages); or `none`.
+//! - `help(short)`: listed in `-h` as well as `--help`; `help(long)`: only in `--help`.
 //!
 //! [`Options`]: super::Options
 //! [`Settings`]: super::Settings
@@ -32,6 +35,7 @@ macro_rules! settings_table {
             default($mode:ident $default:expr),
             flag($($flag:tt)*),
             config($config:ident),
+            help($shown:ident),
             $help:literal;
     )*) => {
         /// One source's values for the daemon settings; `None` means "this source does not
@@ -54,11 +58,12 @@ macro_rules! settings_table {
             $( $(#[doc = $doc])+ pub $key: settings_table!(@field $mode $ty), )*
         }
 
-        /// Every setting's key, flag, help and whether the config file takes it, in order.
+        /// Every setting's key, flags, help and whether the config file takes it, in order.
         pub(crate) const TABLE: &[Spec] = &[
             $( Spec {
                 key: stringify!($key),
                 flag: settings_table!(@flag_name $($flag)*),
+                flag_off: settings_table!(@flag_off $($flag)*),
                 help: $help,
                 config: settings_table!(@yes $config),
             }, )*
@@ -88,19 +93,31 @@ macro_rules! settings_table {
             }
         }
 
-        /// The command-line flags of the settings that have one.
-        pub(crate) fn flag_args() -> impl Iterator<Item = clap::Arg> {
-            [$( settings_table!(@arg $key, $kind, $help, $($flag)*), )*]
-                .into_iter()
-                .flatten()
+        /// The command-line flags of the settings that have one; their help shows the
+        /// effective default where `defaults` knows it.
+        pub(crate) fn flag_args(defaults: Option<&Settings>) -> Vec<clap::Arg> {
+            let mut args = Vec::new();
+            $(
+                let default = defaults.and_then(|d| {
+                    settings_table!(@default_text $mode, $kind, d.$key)
+                });
+                args.extend(settings_table!(
+                    @args $key, $kind, $help, $shown, default, $($flag)*
+                ).into_iter().flatten());
+            )*
+            args
         }
 
         /// The builder's setters: one per setting, setting the value "in code".
         macro_rules! builder_setters {
             () => {$(
                 $(#[doc = $doc])+
-                pub fn $key(mut self, value: $crate::settings::settings_table!(@setter_arg $setter $ty)) -> Self {
-                    self.code.$key = Some($crate::settings::settings_table!(@setter_value $setter value));
+                pub fn $key(
+                    mut self,
+                    value: $crate::settings::settings_table!(@setter_arg $setter $ty),
+                ) -> Self {
+                    self.code.$key =
+                        Some($crate::settings::settings_table!(@setter_value $setter value));
                     self
                 }
             )*};
@@ -143,48 +160,100 @@ macro_rules! settings_table {
     (@yes no) => { false };
 
     (@flag_name value($flag:literal, $value_name:literal)) => { Some($flag) };
+    (@flag_name value_or_off($flag:literal, $value_name:literal, $off:literal, $off_help:literal)) => { Some($flag) };
     (@flag_name switch($flag:literal)) => { Some($flag) };
-    (@flag_name own($flag:literal)) => { Some($flag) };
+    (@flag_name own($flag:literal, $off:literal)) => { Some($flag) };
     (@flag_name none) => { None };
+
+    (@flag_off value_or_off($flag:literal, $value_name:literal, $off:literal, $off_help:literal)) => { Some($off) };
+    (@flag_off own($flag:literal, $off:literal)) => { Some($off) };
+    (@flag_off $($other:tt)*) => { None };
 
     (@read $m:ident, $key:ident, $kind:ident, value($flag:literal, $value_name:literal)) => {
         $m.get_one(concat!("daemon-", stringify!($key))).cloned()
     };
+    (@read $m:ident, $key:ident, $kind:ident,
+        value_or_off($flag:literal, $value_name:literal, $off:literal, $off_help:literal)) => {
+        match $m.get_flag(concat!("daemon-no-", stringify!($key))) {
+            true => <$kind as Kind>::off(),
+            false => $m.get_one(concat!("daemon-", stringify!($key))).cloned(),
+        }
+    };
     (@read $m:ident, $key:ident, $kind:ident, switch($flag:literal)) => {
         $m.get_flag(concat!("daemon-", stringify!($key))).then_some(true)
     };
-    (@read $m:ident, $key:ident, $kind:ident, own($flag:literal)) => { None };
+    (@read $m:ident, $key:ident, $kind:ident, own($flag:literal, $off:literal)) => { None };
     (@read $m:ident, $key:ident, $kind:ident, none) => { None };
 
-    (@arg $key:ident, $kind:ident, $help:literal, value($flag:literal, $value_name:literal)) => {
-        Some(
+    (@default_text required, $kind:ident, $value:expr) => {
+        Some(<$kind as Kind>::show(&$value.value))
+    };
+    (@default_text optional, $kind:ident, $value:expr) => {
+        $value.as_ref().map(|v| <$kind as Kind>::show(&v.value))
+    };
+
+    (@args $key:ident, $kind:ident, $help:literal, $shown:ident, $default:ident,
+        value($flag:literal, $value_name:literal)) => {
+        [Some(
             clap::Arg::new(concat!("daemon-", stringify!($key)))
                 .long(&$flag[2..])
                 .value_name($value_name)
-                .help($help)
+                .help(with_default($help, $default))
+                .hide_short_help(settings_table!(@long_only $shown))
                 .value_parser(<$kind as Kind>::parse),
-        )
+        ), None]
     };
-    (@arg $key:ident, $kind:ident, $help:literal, switch($flag:literal)) => {
-        Some(
+    (@args $key:ident, $kind:ident, $help:literal, $shown:ident, $default:ident,
+        value_or_off($flag:literal, $value_name:literal, $off:literal, $off_help:literal)) => {
+        [
+            Some(
+                clap::Arg::new(concat!("daemon-", stringify!($key)))
+                    .long(&$flag[2..])
+                    .value_name($value_name)
+                    .help(with_default($help, $default))
+                    .hide_short_help(settings_table!(@long_only $shown))
+                    .value_parser(<$kind as Kind>::parse),
+            ),
+            Some(
+                clap::Arg::new(concat!("daemon-no-", stringify!($key)))
+                    .long(&$off[2..])
+                    .help($off_help)
+                    .hide_short_help(true)
+                    .action(clap::ArgAction::SetTrue)
+                    .conflicts_with(concat!("daemon-", stringify!($key))),
+            ),
+        ]
+    };
+    (@args $key:ident, $kind:ident, $help:literal, $shown:ident, $default:ident,
+        switch($flag:literal)) => {
+        [Some(
             clap::Arg::new(concat!("daemon-", stringify!($key)))
                 .long(&$flag[2..])
-                .help($help)
+                .help(with_default($help, $default.filter(|d| d == "true")))
+                .hide_short_help(settings_table!(@long_only $shown))
                 .action(clap::ArgAction::SetTrue),
-        )
+        ), None]
     };
-    (@arg $key:ident, $kind:ident, $help:literal, own($flag:literal)) => { None };
-    (@arg $key:ident, $kind:ident, $help:literal, none) => { None };
+    (@args $key:ident, $kind:ident, $help:literal, $shown:ident, $default:ident,
+        own($flag:literal, $off:literal)) => {
+        { let _ = $default; [None, None] }
+    };
+    (@args $key:ident, $kind:ident, $help:literal, $shown:ident, $default:ident, none) => {
+        { let _ = $default; [None, None] }
+    };
+
+    (@long_only short) => { false };
+    (@long_only long) => { true };
 
     (@resolve required, $layers:ident, $key:ident, $kind:ident, $default:expr) => {
         checked::<$kind>(
             stringify!($key),
-            pick($layers, stringify!($key), |o| o.$key.as_ref())
+            pick::<$kind>($layers, stringify!($key), |o| o.$key.as_ref())
                 .unwrap_or_else(|| Sourced::built_in($default)),
         )
     };
     (@resolve optional, $layers:ident, $key:ident, $kind:ident, $default:expr) => {
-        pick($layers, stringify!($key), |o| o.$key.as_ref())
+        pick::<$kind>($layers, stringify!($key), |o| o.$key.as_ref())
             .or_else(|| $default.map(Sourced::built_in))
             .map(|value| checked::<$kind>(stringify!($key), value))
             .transpose()

@@ -6,7 +6,11 @@
 //! same way wherever it was written.
 
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
+
+use crate::logger::{LogFilter, LogTarget};
+use crate::notify::Watchdog;
 
 #[cfg(feature = "config")]
 use toml::de::DeValue;
@@ -34,6 +38,17 @@ pub(crate) trait Kind {
     /// The value as an error message quotes it: plain text.
     fn raw(value: &Self::Value) -> String {
         Self::show(value)
+    }
+
+    /// Whether the value is the "off" one that a flag of its own sets (`--foreground`
+    /// for `daemon`, `--no-pid-file`), so that messages name that flag.
+    fn is_off(_value: &Self::Value) -> bool {
+        false
+    }
+
+    /// The "off" value that a flag of its own sets (`--no-pid-file`), if the kind has one.
+    fn off() -> Option<Self::Value> {
+        None
     }
 }
 
@@ -227,6 +242,14 @@ impl Kind for PidFilePath {
         }
     }
 
+    fn is_off(value: &PidFileSetting) -> bool {
+        *value == PidFileSetting::Off
+    }
+
+    fn off() -> Option<PidFileSetting> {
+        Some(PidFileSetting::Off)
+    }
+
     fn raw(value: &PidFileSetting) -> String {
         match value {
             PidFileSetting::Path(path) => path.display().to_string(),
@@ -305,7 +328,11 @@ fn umask_from_integer(value: Option<i64>) -> Result<u32, String> {
     }
 }
 
-/// A duration in seconds: `10`, `2.5`.
+/// The longest duration a setting takes: a day. Longer waits are a typo more often than
+/// a wish, and every wait must stay far from what `Instant` arithmetic can hold.
+pub const MAX_SECONDS: u64 = 86_400;
+
+/// A duration in seconds: `10`, `2.5`; at most [`MAX_SECONDS`].
 pub(crate) struct Seconds;
 
 impl Kind for Seconds {
@@ -329,6 +356,13 @@ impl Kind for Seconds {
         seconds
             .and_then(|s| Duration::try_from_secs_f64(s).ok())
             .ok_or(Mismatch::Expected("a number of seconds >= 0"))
+    }
+
+    fn check(value: &Duration) -> Result<(), String> {
+        if *value > Duration::from_secs(MAX_SECONDS) {
+            return Err(format!("at most {MAX_SECONDS} seconds (a day) are allowed"));
+        }
+        Ok(())
     }
 
     fn show(value: &Duration) -> String {
@@ -394,6 +428,130 @@ impl Kind for Switch {
     }
 
     fn show(value: &bool) -> String {
+        value.to_string()
+    }
+
+    fn is_off(value: &bool) -> bool {
+        !value
+    }
+}
+
+/// Where the runtime's logger writes.
+pub(crate) struct Target;
+
+impl Kind for Target {
+    type Value = LogTarget;
+
+    fn parse(text: &str) -> Result<LogTarget, String> {
+        LogTarget::from_str(text).map_err(|e| e.to_string())
+    }
+
+    #[cfg(feature = "config")]
+    fn from_toml(value: &DeValue<'_>) -> Result<LogTarget, Mismatch> {
+        match value {
+            DeValue::String(s) => Self::parse(s).map_err(Mismatch::Invalid),
+            _ => Err(Mismatch::Expected("a log target, such as \"syslog\"")),
+        }
+    }
+
+    fn show(value: &LogTarget) -> String {
+        value.to_string()
+    }
+}
+
+/// Log levels: `info`, or directives such as `warn,my_crate::db=debug`.
+pub(crate) struct Level;
+
+impl Kind for Level {
+    type Value = String;
+
+    fn parse(text: &str) -> Result<String, String> {
+        LogFilter::from_str(text)
+            .map(|_| text.to_owned())
+            .map_err(|e| e.to_string())
+    }
+
+    #[cfg(feature = "config")]
+    fn from_toml(value: &DeValue<'_>) -> Result<String, Mismatch> {
+        match value {
+            DeValue::String(s) => Self::parse(s).map_err(Mismatch::Invalid),
+            _ => Err(Mismatch::Expected(
+                "log levels, such as \"info\" or \"warn,my_crate=debug\"",
+            )),
+        }
+    }
+
+    fn check(value: &String) -> Result<(), String> {
+        Self::parse(value).map(drop)
+    }
+
+    fn show(value: &String) -> String {
+        format!("{value:?}")
+    }
+
+    fn raw(value: &String) -> String {
+        value.clone()
+    }
+}
+
+/// A descriptor number the daemon inherits: 3 or above (0 to 2 are stdio, which the
+/// runtime redirects).
+pub(crate) struct Descriptor;
+
+impl Kind for Descriptor {
+    type Value = i32;
+
+    fn parse(text: &str) -> Result<i32, String> {
+        text.trim()
+            .parse::<i32>()
+            .map_err(|_| format!("`{text}` is not a descriptor number"))
+    }
+
+    #[cfg(feature = "config")]
+    fn from_toml(value: &DeValue<'_>) -> Result<i32, Mismatch> {
+        match value {
+            DeValue::Integer(i) => integer(i)
+                .and_then(|v| i32::try_from(v).ok())
+                .ok_or_else(|| Mismatch::Invalid("the number is out of range".to_owned())),
+            _ => Err(Mismatch::Expected("a descriptor number, such as 3")),
+        }
+    }
+
+    fn check(value: &i32) -> Result<(), String> {
+        if *value < 3 {
+            return Err(
+                "descriptors 0 to 2 are standard input, output and error, which the runtime \
+                 redirects; use 3 or above"
+                    .to_owned(),
+            );
+        }
+        Ok(())
+    }
+
+    fn show(value: &i32) -> String {
+        value.to_string()
+    }
+}
+
+/// Who feeds systemd's watchdog.
+pub(crate) struct WatchdogMode;
+
+impl Kind for WatchdogMode {
+    type Value = Watchdog;
+
+    fn parse(text: &str) -> Result<Watchdog, String> {
+        Watchdog::from_str(text).map_err(|e| e.to_string())
+    }
+
+    #[cfg(feature = "config")]
+    fn from_toml(value: &DeValue<'_>) -> Result<Watchdog, Mismatch> {
+        match value {
+            DeValue::String(s) => Self::parse(s).map_err(Mismatch::Invalid),
+            _ => Err(Mismatch::Expected("\"auto\" or \"manual\"")),
+        }
+    }
+
+    fn show(value: &Watchdog) -> String {
         value.to_string()
     }
 }

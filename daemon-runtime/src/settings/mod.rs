@@ -17,15 +17,18 @@ mod kinds;
 mod table;
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 pub use crate::origin::Origin;
 pub(crate) use kinds::Kind;
 #[cfg(feature = "config")]
 pub(crate) use kinds::Mismatch;
-pub use kinds::{PidFileSetting, parse_umask};
-pub use table::{DEFAULT_START_TIMEOUT, DEFAULT_STOP_TIMEOUT, DEFAULT_UMASK, Options, Settings};
+pub use kinds::{MAX_SECONDS, PidFileSetting, parse_umask};
+pub use table::{
+    DEFAULT_LOG_LEVEL, DEFAULT_START_TIMEOUT, DEFAULT_STOP_TIMEOUT, DEFAULT_UMASK, Options,
+    Settings,
+};
 pub(crate) use table::{TABLE, builder_setters, flag_args, resolve};
 
 /// A resolved setting and where it came from.
@@ -53,6 +56,8 @@ pub(crate) struct Spec {
     pub(crate) key: &'static str,
     /// The command-line flag that sets it, if any.
     pub(crate) flag: Option<&'static str>,
+    /// The flag that sets its "off" value (`--no-pid-file`, `--foreground`), if any.
+    pub(crate) flag_off: Option<&'static str>,
     /// The flag's help line.
     pub(crate) help: &'static str,
     /// Whether the config file's `[daemon]` section takes it.
@@ -78,6 +83,71 @@ impl Spec {
 pub(crate) struct Context<'a> {
     /// The name used when no source sets one: the binary's name.
     pub(crate) name: &'a str,
+    /// Where a PID file goes when no source names one.
+    pub(crate) pid_dir: PidDir<'a>,
+}
+
+impl<'a> Context<'a> {
+    /// The context of a real start: the PID file's default directory is looked up (only
+    /// if no source names a PID file).
+    pub(crate) fn new(name: &'a str) -> Context<'a> {
+        Context {
+            name,
+            pid_dir: PidDir::Look,
+        }
+    }
+}
+
+/// Where the default PID file goes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum PidDir<'a> {
+    /// Look it up with [`default_pid_dir`].
+    Look,
+    /// This one, or none (for tests).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Fixed(Option<&'a Path>),
+}
+
+/// The built-in defaults, for `--help` where the program's own are not known (a
+/// flattened [`DaemonArgs`](crate::DaemonArgs)): named after the binary.
+pub(crate) fn built_in() -> Option<Settings> {
+    let arg0 = std::env::args_os().next()?;
+    let name = Path::new(&arg0).file_name()?.to_string_lossy().into_owned();
+    resolve(&[], &Context::new(&name)).ok()
+}
+
+/// The directory of the default PID file, `<dir>/<name>.pid`: `/run` as root;
+/// otherwise `$XDG_RUNTIME_DIR` if it is an absolute path to a directory of this user's
+/// that no one else can write. Never a world-writable directory such as `/tmp`, where
+/// another user could take the name first: without a suitable directory there is no
+/// default PID file.
+pub(crate) fn default_pid_dir() -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    // Looked up once per process: `--help` and the start both ask.
+    static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let euid = nix::unistd::geteuid();
+        let dir = match euid.is_root() {
+            true => PathBuf::from("/run"),
+            false => PathBuf::from(std::env::var_os("XDG_RUNTIME_DIR")?),
+        };
+        let meta = std::fs::metadata(&dir).ok()?;
+        let private = meta.is_dir() && meta.uid() == euid.as_raw() && meta.mode() & 0o022 == 0;
+        (dir.is_absolute() && private).then_some(dir)
+    })
+    .clone()
+}
+
+/// `<dir>/<name>.pid` in the [default directory](default_pid_dir), or no PID file.
+fn default_pid_file(ctx: &Context<'_>, name: &str) -> PidFileSetting {
+    let dir = match ctx.pid_dir {
+        PidDir::Look => default_pid_dir(),
+        PidDir::Fixed(dir) => dir.map(Path::to_owned),
+    };
+    match dir {
+        Some(dir) => PidFileSetting::Path(dir.join(format!("{name}.pid"))),
+        None => PidFileSetting::Off,
+    }
 }
 
 /// Which source a [`Layer`] holds.
@@ -102,7 +172,9 @@ pub(crate) struct Layer<'a> {
 }
 
 impl Layer<'_> {
-    fn origin(&self, key: &'static str) -> Origin {
+    /// Where this layer's value of `key` came from; `off` if it is the value a flag of
+    /// its own sets (`--no-pid-file`).
+    fn origin(&self, key: &'static str, off: bool) -> Origin {
         match &self.source {
             Source::Code => Origin::Code,
             Source::Attribute => Origin::Attribute,
@@ -110,18 +182,29 @@ impl Layer<'_> {
                 path: path.clone(),
                 line: lines.line_of(key),
             },
-            Source::Flags => Origin::Flag(flag_of(key)),
+            Source::Flags => Origin::Flag(flag_of(key, off)),
             Source::Forced => Origin::Forced,
         }
     }
 }
 
-/// The command-line flag that sets `key`.
-fn flag_of(key: &'static str) -> &'static str {
+/// The command-line flag that sets `key` (to its "off" value if `off`).
+fn flag_of(key: &'static str, off: bool) -> &'static str {
+    let spec = Spec::get(key);
+    let flag = match off {
+        true => spec.and_then(|spec| spec.flag_off.or(spec.flag)),
+        false => spec.and_then(|spec| spec.flag),
+    };
     // Settings without a flag of their own never come from the flags layer.
-    Spec::get(key)
-        .and_then(|spec| spec.flag)
-        .unwrap_or("the command line")
+    flag.unwrap_or("the command line")
+}
+
+/// A flag's help line, with the effective default if there is one.
+fn with_default(help: &str, default: Option<String>) -> String {
+    match default {
+        Some(default) => format!("{help} [default: {default}]"),
+        None => help.to_owned(),
+    }
 }
 
 /// The line of each key of the `[daemon]` section, for messages.
@@ -159,15 +242,15 @@ impl KeyLines {
 }
 
 /// The highest layer that sets `key` wins.
-fn pick<T: Clone>(
+fn pick<K: Kind>(
     layers: &[Layer<'_>],
     key: &'static str,
-    get: impl Fn(&Options) -> Option<&T>,
-) -> Option<Sourced<T>> {
+    get: impl Fn(&Options) -> Option<&K::Value>,
+) -> Option<Sourced<K::Value>> {
     layers.iter().rev().find_map(|layer| {
         get(layer.options).map(|value| Sourced {
             value: value.clone(),
-            origin: layer.origin(key),
+            origin: layer.origin(key, K::is_off(value)),
         })
     })
 }

@@ -3,7 +3,13 @@
 use super::*;
 
 fn resolve(layers: &[Layer<'_>], name: &str) -> Result<Settings, Error> {
-    super::resolve(layers, &Context { name })
+    super::resolve(
+        layers,
+        &Context {
+            name,
+            pid_dir: PidDir::Fixed(Some(Path::new("/run"))),
+        },
+    )
 }
 
 /// The table-driven precedence test: it needs the config file's level.
@@ -13,6 +19,16 @@ mod precedence {
     use std::time::Duration;
 
     use super::*;
+    use crate::logger::LogTarget;
+    use crate::notify::Watchdog;
+
+    /// Every key of the table has a row below.
+    #[test]
+    fn every_setting_has_a_row() {
+        let keys: Vec<_> = rows().iter().map(|row| row.key).collect();
+        let table: Vec<_> = TABLE.iter().map(|spec| spec.key).collect();
+        assert_eq!(keys, table);
+    }
 
     /// One setting's value at each of the five levels; `None` means the level leaves it unset.
     struct Row {
@@ -32,9 +48,9 @@ mod precedence {
                 get: |s| Some(s.name.value.clone()),
             },
             Row {
-                key: "detach",
-                set: |o, n| o.detach = Some(n % 2 == 1),
-                get: |s| Some(s.detach.value.to_string()),
+                key: "daemon",
+                set: |o, n| o.daemon = Some(n % 2 == 1),
+                get: |s| Some(s.daemon.value.to_string()),
             },
             Row {
                 key: "user",
@@ -87,17 +103,70 @@ mod precedence {
                 set: |o, n| o.start_timeout = Some(Duration::from_secs((n + 1).into())),
                 get: |s| Some((s.start_timeout.value.as_secs() - 1).to_string()),
             },
+            Row {
+                key: "log_target",
+                set: |o, n| {
+                    o.log_target = Some(
+                        [
+                            LogTarget::Journal,
+                            LogTarget::Syslog,
+                            LogTarget::File,
+                            LogTarget::Stderr,
+                        ][n as usize],
+                    )
+                },
+                get: |s| Some(s.log_target.value.to_string()),
+            },
+            Row {
+                key: "log_level",
+                set: |o, n| {
+                    o.log_level = Some(["error", "warn", "debug", "trace"][n as usize].into())
+                },
+                get: |s| Some(s.log_level.value.clone()),
+            },
+            Row {
+                key: "syslog_socket",
+                set: |o, n| o.syslog_socket = Some(path(n)),
+                get: |s| Some(s.syslog_socket.value.display().to_string()),
+            },
+            Row {
+                key: "notify_fd",
+                set: |o, n| o.notify_fd = Some(3 + n as i32),
+                get: |s| s.notify_fd.as_ref().map(|v| v.value.to_string()),
+            },
+            Row {
+                key: "watchdog",
+                set: |o, n| {
+                    o.watchdog = Some(match n % 2 {
+                        0 => Watchdog::Manual,
+                        _ => Watchdog::Auto,
+                    })
+                },
+                get: |s| Some(s.watchdog.value.to_string()),
+            },
+            Row {
+                key: "no_new_privs",
+                set: |o, n| o.no_new_privs = Some(n % 2 == 1),
+                get: |s| Some(s.no_new_privs.value.to_string()),
+            },
+            Row {
+                key: "core_dumps",
+                set: |o, n| o.core_dumps = Some(n % 2 == 1),
+                get: |s| Some(s.core_dumps.value.to_string()),
+            },
         ]
     }
 
-    fn expected_origin(level: usize, key: &'static str, file: &std::path::Path) -> Origin {
+    fn expected_origin(level: usize, key: &'static str, file: &Path) -> Origin {
         match level {
             0 => Origin::Code,
             1 => Origin::ConfigFile {
                 path: file.to_owned(),
                 line: 7,
             },
-            2 => Origin::Flag(flag_of(key)),
+            // The switches are false at even levels: `--foreground` sets that for
+            // `daemon`; the others have no flag for false, and are never off here.
+            2 => Origin::Flag(flag_of(key, key == "daemon")),
             3 => Origin::Forced,
             _ => unreachable!(),
         }
@@ -180,7 +249,7 @@ mod precedence {
         let o = |v: &Option<Sourced<_>>| v.as_ref().map(|v: &Sourced<_>| v.origin.clone());
         match key {
             "name" => Some(s.name.origin.clone()),
-            "detach" => Some(s.detach.origin.clone()),
+            "daemon" => Some(s.daemon.origin.clone()),
             "user" => o(&s.user),
             "group" => o(&s.group),
             "dir" => s.dir.as_ref().map(|v| v.origin.clone()),
@@ -191,6 +260,13 @@ mod precedence {
             "chroot" => s.chroot.as_ref().map(|v| v.origin.clone()),
             "stop_timeout" => Some(s.stop_timeout.origin.clone()),
             "start_timeout" => Some(s.start_timeout.origin.clone()),
+            "log_target" => Some(s.log_target.origin.clone()),
+            "log_level" => Some(s.log_level.origin.clone()),
+            "syslog_socket" => Some(s.syslog_socket.origin.clone()),
+            "notify_fd" => s.notify_fd.as_ref().map(|v| v.origin.clone()),
+            "watchdog" => Some(s.watchdog.origin.clone()),
+            "no_new_privs" => Some(s.no_new_privs.origin.clone()),
+            "core_dumps" => Some(s.core_dumps.origin.clone()),
             _ => panic!("no such key {key}"),
         }
     }
@@ -200,10 +276,26 @@ mod precedence {
 fn defaults() {
     let s = resolve(&[], "hello").unwrap();
     assert_eq!(s.name.value, "hello");
-    assert!(!s.detach.value);
+    assert!(!s.daemon.value);
     assert_eq!(s.umask, Sourced::built_in(0o027));
     assert_eq!(s.stop_timeout.value, DEFAULT_STOP_TIMEOUT);
-    assert!(s.user.is_none() && s.pid_file.value.path().is_none() && s.dir.is_none());
+    assert!(s.user.is_none() && s.dir.is_none());
+    // The default PID file is named after the program, in the default directory.
+    assert_eq!(s.pid_file.value.path(), Some(Path::new("/run/hello.pid")));
+    assert_eq!(s.pid_file.origin, Origin::Default);
+}
+
+#[test]
+fn no_default_pid_file_without_a_private_directory() {
+    let s = super::resolve(
+        &[],
+        &Context {
+            name: "hello",
+            pid_dir: PidDir::Fixed(None),
+        },
+    )
+    .unwrap();
+    assert_eq!(s.pid_file.value, PidFileSetting::Off);
 }
 
 #[test]
@@ -244,4 +336,15 @@ fn empty_user_is_rejected() {
         err.to_string(),
         "invalid user ` ` (from --user): it is empty"
     );
+}
+
+/// The attribute takes exactly the table's keys: the macro keeps its own list (a
+/// proc-macro crate cannot read the runtime's), and this proves the two agree.
+#[test]
+fn the_attribute_takes_every_setting() {
+    let mut attribute: Vec<&str> = daemon_macros::__setting_keys!().to_vec();
+    let mut table: Vec<&str> = TABLE.iter().map(|spec| spec.key).collect();
+    attribute.sort_unstable();
+    table.sort_unstable();
+    assert_eq!(attribute, table);
 }

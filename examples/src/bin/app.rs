@@ -59,8 +59,9 @@ struct StatusArgs {
     stderr = state_path("app.log"),
 )]
 fn serve(args: ServeArgs) {
+    let shutdown = daemon_runtime::shutdown();
     println!("app serve started (pid {})", std::process::id());
-    tick_until_shutdown(Duration::from_millis(args.interval_ms), |n| {
+    tick_until_shutdown(&shutdown, Duration::from_millis(args.interval_ms), |n| {
         println!("serving #{n}");
     });
 }

@@ -18,6 +18,7 @@ use daemon_runtime::daemonize;
     stderr = state_path("forced.log"),
 )]
 fn main() {
+    let shutdown = daemon_runtime::shutdown();
     println!("forced started (pid {})", std::process::id());
-    tick_until_shutdown(Duration::from_secs(1), |n| println!("tick {n}"));
+    tick_until_shutdown(&shutdown, Duration::from_secs(1), |n| println!("tick {n}"));
 }

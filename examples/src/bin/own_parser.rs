@@ -32,8 +32,9 @@ struct Cli {
     stderr = state_path("own_parser.log"),
 )]
 fn main(cli: Cli) {
+    let shutdown = daemon_runtime::shutdown();
     println!("own_parser started (pid {})", std::process::id());
-    tick_until_shutdown(Duration::from_millis(cli.interval_ms), |n| {
+    tick_until_shutdown(&shutdown, Duration::from_millis(cli.interval_ms), |n| {
         println!("{} #{n}", cli.greeting);
     });
 }

@@ -21,21 +21,12 @@ struct Cli {
     /// Log file for the daemon's stdout and stderr.
     #[arg(long)]
     log: Option<PathBuf>,
-    /// chroot directory.
-    #[arg(long)]
-    chroot: Option<PathBuf>,
     /// Name used in messages.
     #[arg(long)]
     name: Option<String>,
     /// Default config file (as if given in code).
     #[arg(long)]
     default_config: Option<PathBuf>,
-    /// stop_timeout in seconds, set in code.
-    #[arg(long)]
-    stop_timeout: Option<f64>,
-    /// start_timeout in seconds, set in code.
-    #[arg(long)]
-    start_timeout: Option<f64>,
     /// User set in code (below the config file and the flags).
     #[arg(long)]
     code_user: Option<String>,
@@ -136,20 +127,11 @@ fn main() {
     if let Some(log) = &cli.log {
         builder = builder.stdout(log).stderr(log);
     }
-    if let Some(dir) = &cli.chroot {
-        builder = builder.chroot(dir);
-    }
     if let Some(name) = &cli.name {
         builder = builder.name(name);
     }
     if let Some(path) = &cli.default_config {
         builder = builder.config_file(path);
-    }
-    if let Some(secs) = cli.stop_timeout {
-        builder = builder.stop_timeout(Duration::from_secs_f64(secs));
-    }
-    if let Some(secs) = cli.start_timeout {
-        builder = builder.start_timeout(Duration::from_secs_f64(secs));
     }
     if let Some(user) = &cli.code_user {
         builder = builder.user(user);
