@@ -89,7 +89,7 @@ impl Docker {
             .env("NOTIFY_SOCKET", notify.path());
         let dockerd =
             Spawned::spawn("dockerd", &mut cmd, &dir.join("dockerd.log")).expect("start dockerd");
-        if let Err(e) = notify.wait_for("READY", &dockerd, TIMEOUT) {
+        if let Err(e) = notify.wait_for("READY", dockerd.pidfd(), TIMEOUT) {
             panic!("dockerd: {e}\n{}", tail(&dockerd.output(), 30));
         }
         Docker {

@@ -10,14 +10,25 @@
 //!
 //! Adding a scenario is a function and a line:
 //!
-//! ```ignore
-//! fn notify_status(systemd: &Systemd, ctx: &Context) -> Result<(), Unavailable> {
-//!     systemd.install_unit("hello-status.service", "[Service]\nType=notify\n...");
+//! ```no_run
+//! use daemon_tests::managers::nspawn::{BIN_DIR, Systemd};
+//! use daemon_tests::managers::{Context, Scenario, Suite, Unavailable};
+//!
+//! fn notify_status(systemd: &Systemd, _: &Context) -> Result<(), Unavailable> {
+//!     systemd.install_unit(
+//!         "hello-status.service",
+//!         &format!("[Service]\nType=notify\nExecStart={BIN_DIR}/hello\n"),
+//!     );
 //!     systemd.systemctl_ok(&["start", "hello-status"]);
 //!     assert_eq!(systemd.show("hello-status", "StatusText"), "serving");
 //!     Ok(())
 //! }
-//! // in the suite: .group::<Systemd>(vec![..., Scenario::new("notify_status", notify_status)])
+//!
+//! fn main() -> std::process::ExitCode {
+//!     Suite::new(&[("hello", "target/debug/hello".into())])
+//!         .group::<Systemd>(vec![Scenario::new("notify_status", notify_status)])
+//!         .run()
+//! }
 //! ```
 //!
 //! A scenario fails by panicking (the assert macros), and is skipped by returning
@@ -109,11 +120,7 @@ impl Unavailable {
 
 impl fmt::Display for Unavailable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} cannot be had here: {}", self.what, self.why)?;
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
-        }
-        Ok(())
+        write!(f, "{} cannot be had here: {}", self.what, self.why)
     }
 }
 
@@ -121,6 +128,17 @@ impl std::error::Error for Unavailable {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.source.as_ref().map(|e| e as _)
     }
+}
+
+/// An error and its sources, as one line: `it failed: because: because`.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        line.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    line
 }
 
 /// What every group shares: the run's scratch directory, the binaries under test

@@ -115,12 +115,14 @@ impl Systemd {
         let nspawn = Spawned::spawn("systemd-nspawn", &mut cmd, &dir.join("console.log"))
             .expect("start systemd-nspawn");
         let booted = |key| {
-            notify.wait_for(key, &nspawn, TIMEOUT).unwrap_or_else(|e| {
-                panic!(
-                    "systemd-nspawn: {e}\nconsole:\n{}",
-                    tail(&nspawn.output(), 30)
-                )
-            })
+            notify
+                .wait_for(key, nspawn.pidfd(), TIMEOUT)
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "systemd-nspawn: {e}\nconsole:\n{}",
+                        tail(&nspawn.output(), 30)
+                    )
+                })
         };
         let leader: u32 = booted("X_NSPAWN_LEADER_PID")
             .parse()
@@ -155,24 +157,16 @@ impl Systemd {
         self.leader.pid()
     }
 
-    /// A command run inside the container (all its namespaces, PID included: the
-    /// command sees the container's pids). `nsenter` forks to enter the PID
-    /// namespace, so killing the returned command's process does not kill the
-    /// command; use [`Systemd::follow`] for commands that do not end by themselves.
+    /// A command run inside the container, in all its namespaces. The PID namespace
+    /// matters even to commands that do not look at pids: outside it, the container's
+    /// `/proc/self` does not exist (`journalctl --follow` then never wakes up).
+    /// `nsenter` forks to enter it and waits for the command.
     pub fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
-        let mut cmd = self.nsenter(true);
-        cmd.args(args);
-        cmd
-    }
-
-    fn nsenter(&self, pid_namespace: bool) -> Command {
         let mut cmd = Command::new("nsenter");
         cmd.arg("-t")
             .arg(self.leader().to_string())
-            .args(["-m", "-u", "-i", "-n"]);
-        if pid_namespace {
-            cmd.arg("-p");
-        }
+            .args(["-m", "-u", "-i", "-n", "-p"])
+            .args(args);
         cmd
     }
 
@@ -266,12 +260,9 @@ impl Systemd {
     }
 
     /// Follows `journalctl --follow args` inside the container until a line contains
-    /// `needle`; returns the lines read. It runs without entering the PID namespace,
-    /// so that `nsenter` execs it in place and it can be killed.
+    /// `needle`; returns the lines read.
     pub fn follow_journal(&self, args: &[&str], needle: &str) -> Vec<String> {
-        let mut cmd = self.nsenter(false);
-        cmd.args(["journalctl", "--no-pager", "--follow"])
-            .args(args);
+        let mut cmd = self.command(&[&["journalctl", "--no-pager", "--follow"], args].concat());
         follow(&mut cmd, needle, TIMEOUT).unwrap_or_else(|seen| {
             panic!("no {needle:?} in journalctl {args:?} within {TIMEOUT:?}: {seen:?}")
         })

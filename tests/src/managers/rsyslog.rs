@@ -48,7 +48,7 @@ impl Rsyslog {
             .env("NOTIFY_SOCKET", notify.path());
         let daemon = Spawned::spawn("rsyslogd", &mut cmd, &dir.join("rsyslogd.log"))
             .expect("start rsyslogd");
-        if let Err(e) = notify.wait_for("READY", &daemon, TIMEOUT) {
+        if let Err(e) = notify.wait_for("READY", daemon.pidfd(), TIMEOUT) {
             panic!("rsyslogd: {e}\n{}", tail(&daemon.output(), 20));
         }
         Rsyslog { dir, daemon }

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::{Context, Unavailable, install};
+use super::{Context, Unavailable, error_chain, install};
 
 /// A service manager the scenarios of one group run under.
 pub trait Manager: Sized {
@@ -240,7 +240,7 @@ fn run_group<M: Manager>(
         Ok(Ok(manager)) => manager,
         Ok(Err(unavailable)) => {
             for s in &scenarios {
-                report.record(&full(s), Outcome::Skipped(unavailable.to_string()));
+                report.record(&full(s), Outcome::Skipped(error_chain(&unavailable)));
             }
             return;
         }
@@ -260,8 +260,13 @@ fn run_group<M: Manager>(
         report.record(&full(scenario), Outcome::of(result, scenario.known_failure));
     }
     let stopping = Instant::now();
-    drop(manager);
-    println!("{} is down after {:.1?}", M::NAME, stopping.elapsed());
+    match catch_unwind(AssertUnwindSafe(|| drop(manager))) {
+        Ok(()) => println!("{} is down after {:.1?}", M::NAME, stopping.elapsed()),
+        Err(panic) => report.record(
+            &format!("{}::teardown", M::NAME),
+            Outcome::Failed(panic_message(&*panic)),
+        ),
+    }
 }
 
 thread_local! {
@@ -305,7 +310,7 @@ impl Outcome {
         known_failure: Option<&'static str>,
     ) -> Outcome {
         match (result, known_failure) {
-            (Ok(Err(unavailable)), _) => Outcome::Skipped(unavailable.to_string()),
+            (Ok(Err(unavailable)), _) => Outcome::Skipped(error_chain(&unavailable)),
             (Ok(Ok(())), None) => Outcome::Passed,
             (Ok(Ok(())), Some(why)) => Outcome::Failed(format!(
                 "it passed, but is marked as a known failure ({why}): remove the mark"

@@ -2,7 +2,7 @@
 //! or growing (inotify), a FIFO opened by its reader (inotify's `IN_OPEN`), or a line
 //! in a following command's output (`journalctl -f`, `docker logs -f`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, BufRead, BufReader};
 use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
@@ -16,8 +16,7 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
-use super::Spawned;
-use crate::Killer;
+use crate::{Killer, Pidfd};
 
 /// A datagram socket speaking the receiving side of the `sd_notify` protocol: what
 /// systemd listens on as `NOTIFY_SOCKET`. `systemd-nspawn`, `dockerd` and `rsyslogd`
@@ -27,6 +26,8 @@ pub struct NotifySocket {
     path: PathBuf,
     socket: UnixDatagram,
     seen: RefCell<Vec<String>>,
+    /// How many of `seen` earlier waits went past.
+    consumed: Cell<usize>,
 }
 
 impl NotifySocket {
@@ -36,6 +37,7 @@ impl NotifySocket {
             path: path.to_owned(),
             socket: UnixDatagram::bind(path)?,
             seen: RefCell::new(Vec::new()),
+            consumed: Cell::new(0),
         })
     }
 
@@ -49,25 +51,26 @@ impl NotifySocket {
         self.seen.borrow().clone()
     }
 
-    /// Waits until a message carries field `key` (`READY`, `MAINPID`, ...) and returns
-    /// its value, the first one received. Gives up after `timeout`, or once `process`
-    /// (the one that should send it) has exited.
+    /// Waits for field `key` (`READY`, `MAINPID`, ...) in a message and returns its
+    /// value: the first such field after those that earlier waits returned, so that
+    /// `RELOADING` then `READY` finds the `READY=1` that ends the reload. Gives up
+    /// after `timeout`, or once `process` (the one that should send it) has exited.
     pub fn wait_for(
         &self,
         key: &str,
-        process: &Spawned,
+        process: &Pidfd,
         timeout: Duration,
     ) -> Result<String, String> {
         let prefix = format!("{key}=");
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(value) = self
-                .seen
-                .borrow()
+            let found = self.seen.borrow()[self.consumed.get()..]
                 .iter()
-                .find_map(|field| field.strip_prefix(&prefix))
-            {
-                return Ok(value.to_owned());
+                .enumerate()
+                .find_map(|(i, field)| Some((i, field.strip_prefix(&prefix)?.to_owned())));
+            if let Some((i, value)) = found {
+                self.consumed.set(self.consumed.get() + i + 1);
+                return Ok(value);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -78,7 +81,7 @@ impl NotifySocket {
             }
             let mut fds = [
                 PollFd::new(self.socket.as_fd(), PollFlags::POLLIN),
-                PollFd::new(process.pidfd().as_fd(), PollFlags::POLLIN),
+                PollFd::new(process.as_fd(), PollFlags::POLLIN),
             ];
             match poll(
                 &mut fds,
@@ -223,7 +226,7 @@ pub fn wait_until_opened(path: &Path, timeout: Duration) -> bool {
 
 /// Runs `cmd`, a command that follows a log (`journalctl -f`, `docker logs -f`),
 /// until a line of its output (standard output and error together) contains
-/// `needle`; then kills it. Returns the lines read, `Err` with them if none matched
+/// `needle`; then kills it and what it started (`nsenter` forks the command it runs). Returns the lines read, `Err` with them if none matched
 /// within `timeout` or the output ended.
 pub fn follow(
     cmd: &mut Command,
@@ -265,8 +268,32 @@ pub fn follow(
             Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break Err(seen),
         }
     };
+    for pid in descendants(child.id()) {
+        crate::kill_hard(pid);
+    }
     drop(killer);
     let mut child = child;
     let _ = child.wait();
     result
+}
+
+/// The processes below `pid`, deepest last, from `/proc/PID/task/TID/children`.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut next = vec![pid];
+    while let Some(parent) = next.pop() {
+        let tasks = std::fs::read_dir(format!("/proc/{parent}/task"))
+            .into_iter()
+            .flatten()
+            .flatten();
+        for task in tasks {
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                found.push(child);
+                next.push(child);
+            }
+        }
+    }
+    found
 }
