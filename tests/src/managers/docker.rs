@@ -22,8 +22,8 @@ use nix::sys::signal::Signal;
 
 use super::suite::Manager;
 use super::{
-    Context, Namespaces, NotifySocket, Spawned, TIMEOUT, Unavailable, check, follow, require, tail,
-    unmount_below,
+    Context, Namespaces, NotifySocket, Spawned, TIMEOUT, Unavailable, check, follow, require,
+    run_quietly, tail, unmount_below,
 };
 use crate::text;
 
@@ -199,9 +199,9 @@ fn shared_libraries(binary: &Path) -> Vec<PathBuf> {
 
 impl Drop for Docker {
     fn drop(&mut self) {
-        let all = text(&self.docker(&["ps", "--all", "--quiet"]).stdout);
+        let all = run_quietly(self.client().args(["ps", "--all", "--quiet"])).unwrap_or_default();
         for id in all.split_whitespace() {
-            let _ = self.docker(&["rm", "--force", id]);
+            run_quietly(self.client().args(["rm", "--force", id]));
         }
         self.dockerd.stop(Signal::SIGTERM, TIMEOUT);
         unmount_below(&self.dir);
@@ -262,6 +262,6 @@ impl Container<'_> {
 
 impl Drop for Container<'_> {
     fn drop(&mut self) {
-        let _ = self.docker.docker(&["rm", "--force", &self.id]);
+        run_quietly(self.docker.client().args(["rm", "--force", &self.id]));
     }
 }

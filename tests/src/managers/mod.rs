@@ -465,6 +465,24 @@ pub fn run_ok(cmd: &mut Command) -> String {
     text(&output.stdout)
 }
 
+/// Runs `cmd` for cleaning up: never panics (a panic in a `Drop` while unwinding
+/// aborts the whole run). Returns its standard output, or `None` if it could not be
+/// started or did not finish within [`GRACE`] (it is killed then).
+pub fn run_quietly(cmd: &mut Command) -> Option<String> {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let process = Pidfd::open(child.id()).ok()?;
+    if !process.wait_exit(GRACE) {
+        let _ = process.signal(Signal::SIGKILL);
+    }
+    let output = child.wait_with_output().ok()?;
+    Some(text(&output.stdout))
+}
+
 /// Panics with everything `what` printed unless it exited 0.
 pub fn check(output: &Output, what: &str) {
     assert!(
