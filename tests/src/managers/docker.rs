@@ -14,6 +14,7 @@
 //! `dockerd` itself writes `/etc/docker/key.json` and `/run/docker/plugins` on the
 //! host, wherever its roots are; those stay.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -104,10 +105,10 @@ impl Docker {
     /// Builds the image's root in a directory and imports it.
     fn import_image(&self, ctx: &Context) {
         let root = self.dir.join("image");
+        // The examples keep their default state under /tmp; PID files go to /run.
         for sub in ["tmp", "run", BIN_DIR.trim_start_matches('/')] {
             std::fs::create_dir_all(root.join(sub)).expect("create the image's directories");
         }
-        use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777))
             .expect("chmod /tmp");
         for (name, path) in ctx.binaries() {
