@@ -466,7 +466,7 @@ pub fn run_ok(cmd: &mut Command) -> String {
 
 /// Runs `cmd` for cleaning up: never panics (a panic in a `Drop` while unwinding
 /// aborts the whole run). Returns its standard output, or `None` if it could not be
-/// started or did not finish within [`GRACE`] (it is killed then).
+/// started or did not finish within 30 seconds (it is killed then).
 pub fn run_quietly(cmd: &mut Command) -> Option<String> {
     let child = cmd
         .stdin(Stdio::null())
