@@ -16,6 +16,7 @@ use std::time::Duration;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::Signal;
 
+pub mod managers;
 pub mod pidfd;
 pub use pidfd::Pidfd;
 
