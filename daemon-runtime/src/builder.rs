@@ -15,14 +15,15 @@ use crate::cli::{Action, DaemonArgs, Parsed};
 use crate::config::Config;
 use crate::control::{self, Status, Stopped};
 use crate::daemon::Daemon;
-use crate::error::Error;
+use crate::error::{Error, errno_for};
 use crate::job::{BoxError, Job, Readiness};
+use crate::origin::Origin;
 use crate::plan::Plan;
 #[cfg(feature = "config")]
 use crate::settings::KeyLines;
 use crate::settings::{self, Context, Layer, Options, PidFileSetting, Settings, Source};
 use crate::sys::process;
-use crate::{foreground, launcher};
+use crate::{foreground, launcher, logger, manager, signals};
 
 /// Configures and starts a daemon. Start with [`Daemon::builder`].
 ///
@@ -264,8 +265,8 @@ impl<T> Builder<T> {
     pub fn launch(self) -> Daemon<T> {
         let name = self.display_name();
         match self.action() {
-            Action::Start => self.start().unwrap_or_else(|e| e.exit(&name)),
-            Action::Restart => self.restart().unwrap_or_else(|e| e.exit(&name)),
+            Action::Start => self.start().unwrap_or_else(|e| failed_start(&e, &name)),
+            Action::Restart => self.restart().unwrap_or_else(|e| failed_start(&e, &name)),
             action => control::perform(self.settings(), action, &name),
         }
     }
@@ -310,10 +311,14 @@ impl<T> Builder<T> {
         control::reload(&target.name, &target.pid_file)
     }
 
-    /// Stops the daemon if it runs, then starts it detached with the same settings.
+    /// Stops the daemon if it runs, then starts it detached with the settings of this
+    /// command line, as init scripts do; refused when that would change the daemon
+    /// (see [`control`]'s `--restart`: a daemon started with other arguments, or running
+    /// under another PID file).
     pub fn restart(mut self) -> Result<Daemon<T>, Error> {
         // Without a PID file there is nothing to find the old daemon by.
         let target = control::Target::new(self.settings()?, "restart")?;
+        control::restart::check(&target)?;
         let outcome = control::stop(&target.name, &target.pid_file, target.stop_timeout)?;
         log::debug!("{}", outcome.describe(&target.name, &target.pid_file));
         self.forced.daemon = Some(true);
@@ -326,24 +331,59 @@ impl<T> Builder<T> {
     ///
     /// Returns in the daemon, or in the foreground process. `Err` only comes back in
     /// the launching process, before anything was forked; report it with
-    /// [`Error::exit`].
+    /// [`Error::exit`] (a service manager waiting for the start is told by
+    /// [`launch`](Self::launch), which does that).
     pub fn start(self) -> Result<Daemon<T>, Error> {
+        let single = process::single_threaded();
+        manager::take_environment(single.as_ref(), &self.display_name())?;
         let (settings, file) = self.load()?;
+        let settings = stay_attached_under_a_manager(settings);
         // Before any file is created: a process that cannot fork must not leave a PID
         // file or a log file behind.
-        let single_threaded = match settings.daemon.value {
-            true => Some(process::ensure_single_threaded()?),
-            false => None,
+        let single = match (settings.daemon.value, single) {
+            (false, _) => None,
+            (true, Some(single)) => Some(single),
+            (true, None) => Some(process::ensure_single_threaded()?),
         };
-        let plan = Plan::prepare(&settings)?;
+        let logger = logger::setup::Setup::new(&settings, single.is_some())?;
+        logger.install(settings.log_target.origin != Origin::Default)?;
+        let notify_fd = manager::claim_notify_fd(settings.notify_fd.as_ref().map(|s| s.value))?;
+        if single.is_some() {
+            signals::prepare()?;
+        }
+        let plan = Plan::prepare(&settings, logger, notify_fd)?;
         if let Some(file) = file {
             file.keep_for_the_program();
         }
-        match single_threaded {
+        match single {
             Some(token) => launcher::detach(self.job, settings, plan, token),
             None => foreground::run(self.job, settings, plan),
         }
     }
+}
+
+/// A start that failed in this process: the service manager waiting for it (if any) is
+/// told at once (`ERRNO=`, `STATUS=`: `start-stop-daemon --notify-await` returns), the
+/// error is printed, and the process exits with its status.
+fn failed_start(error: &Error, name: &str) -> ! {
+    let _ = crate::notify::failed(errno_for(error.exit_code()), &error.to_string());
+    error.exit(name)
+}
+
+/// A program that detaches by default (the attribute's `daemon = true`, or the config
+/// file's) stays in the foreground when a service manager that supervises it as it is
+/// started it (`NOTIFY_SOCKET`, `INVOCATION_ID`, init as the parent, a socket on
+/// stdin). An explicit `--daemon`, or a value forced in code, is obeyed.
+fn stay_attached_under_a_manager(mut settings: Settings) -> Settings {
+    let explicit = matches!(settings.daemon.origin, Origin::Flag(_) | Origin::Forced);
+    if settings.daemon.value
+        && !explicit
+        && let Some(reason) = manager::expects_foreground()
+    {
+        log::debug!("staying in the foreground: {reason} (pass --daemon to detach anyway)");
+        settings.daemon.value = false;
+    }
+    settings
 }
 
 /// A config file, read and parsed, with its `[daemon]` table as a settings layer.

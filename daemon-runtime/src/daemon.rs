@@ -9,8 +9,9 @@ use std::sync::OnceLock;
 #[cfg(feature = "config")]
 use crate::config::Config;
 use crate::error::exit;
+use crate::notify::{self, NotifyFd, Watchdog};
 use crate::pidfile::ActiveGuard;
-use crate::readiness::{self, Notifier};
+use crate::readiness::Notifier;
 use crate::settings::Settings;
 use crate::signals::{self, Shutdown};
 
@@ -23,12 +24,46 @@ pub(crate) fn set_config(config: Config) {
     let _ = CONFIG.set(config);
 }
 
+/// What reporting readiness does besides telling the launcher: the `notify_fd`
+/// newline (s6), `READY=1` to a service manager in the foreground, and the watchdog
+/// keep-alive, which starts once the program is ready.
+#[derive(Debug)]
+pub(crate) struct Ready {
+    pub(crate) notify_fd: Option<NotifyFd>,
+    pub(crate) watchdog: Watchdog,
+    /// In the foreground, this process tells the service manager; detached, the
+    /// launcher does (systemd knows it as the main process, not the daemon yet).
+    pub(crate) foreground: bool,
+}
+
+impl Ready {
+    /// Reports readiness to whoever waits: the launcher (`notifier`), the supervisor's
+    /// descriptor, the service manager; then starts the watchdog keep-alive.
+    pub(crate) fn report(self, notifier: Option<Notifier>) {
+        if let Some(notifier) = notifier {
+            notifier.ready();
+        }
+        if self.foreground
+            && let Err(e) = notify::ready(Some(std::process::id()))
+        {
+            log::warn!("{e}");
+        }
+        if let Some(fd) = self.notify_fd
+            && let Err(e) = fd.send_ready()
+        {
+            log::warn!("{e}");
+        }
+        if let Err(e) = notify::start_watchdog(self.watchdog) {
+            log::warn!("{e}");
+        }
+    }
+}
+
 /// Who waits for [`ready`] under [`Readiness::Manual`](crate::Readiness::Manual).
-pub(crate) enum Pending {
-    /// The launching process, through the readiness pipe (and a service manager, if any).
-    Launcher(Notifier, u32),
-    /// Only a service manager, if any: the program runs in the foreground.
-    ServiceManager(u32),
+pub(crate) struct Pending {
+    /// The launching process, through the readiness channel; `None` in the foreground.
+    pub(crate) launcher: Option<Notifier>,
+    pub(crate) then: Ready,
 }
 
 static PENDING: Mutex<Option<Pending>> = Mutex::new(None);
@@ -48,34 +83,37 @@ pub fn config() -> Option<&'static Config> {
     CONFIG.get()
 }
 
-/// Reports readiness, with [`Readiness::Manual`](crate::Readiness::Manual): the launching process exits 0, and
-/// a service manager listening on `NOTIFY_SOCKET` (systemd's `Type=notify`) is told
-/// `READY=1`. Does nothing with automatic readiness (the runtime reported it) or when
+/// Reports readiness, with [`Readiness::Manual`](crate::Readiness::Manual): the
+/// launching process exits 0, a service manager listening on `NOTIFY_SOCKET`
+/// (systemd's `Type=notify`) is told `READY=1`, and a supervisor's `notify_fd` gets its
+/// newline. Does nothing with automatic readiness (the runtime reported it) or when
 /// called again.
 pub fn ready() {
-    match take_pending() {
-        Some(Pending::Launcher(notifier, pid)) => {
-            notifier.ready();
-            readiness::notify_service_manager(pid);
-        }
-        Some(Pending::ServiceManager(pid)) => readiness::notify_service_manager(pid),
-        None => {}
+    if let Some(pending) = take_pending() {
+        pending.then.report(pending.launcher);
     }
 }
 
 /// Whether a launcher still waits for [`ready`].
 pub(crate) fn startup_pending() -> bool {
     matches!(
-        *PENDING.lock().unwrap_or_else(|e| e.into_inner()),
-        Some(Pending::Launcher(..))
+        &*PENDING.lock().unwrap_or_else(|e| e.into_inner()),
+        Some(Pending {
+            launcher: Some(_),
+            ..
+        })
     )
 }
 
-/// Reports a start-up failure to a launcher still waiting for readiness. Returns
-/// whether a launcher was waiting.
+/// Reports a start-up failure to a launcher still waiting for readiness, and to a
+/// service manager. Returns whether a launcher was waiting.
 pub(crate) fn report_failure(code: i32, message: &str) -> bool {
+    let _ = notify::failed(crate::error::errno_for(code), message);
     match take_pending() {
-        Some(Pending::Launcher(notifier, _)) => {
+        Some(Pending {
+            launcher: Some(notifier),
+            ..
+        }) => {
             notifier.fail(code, message);
             true
         }

@@ -1,21 +1,23 @@
 //! The detached child's steps: a new session, the second fork, and then steps 5 to 12
 //! in the daemon itself. Any error from here on can no longer reach the terminal
-//! directly: it travels back through the readiness pipe, and the launcher prints it.
+//! directly: it travels back through the readiness channel, and the launcher prints it
+//! (and the log has it).
 
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, RawFd};
 
 use nix::unistd::{getpid, setsid};
 
-use crate::daemon::{self, Daemon, Pending};
+use crate::daemon::{Daemon, Pending, Ready, set_pending};
 use crate::error::Error;
 use crate::job::{Job, Readiness};
 use crate::pidfile::ActiveGuard;
 use crate::plan::Plan;
-use crate::readiness::{self, Notifier};
+use crate::readiness::Notifier;
 use crate::settings::Settings;
-use crate::signals;
+use crate::sys::pidfd::Process;
 use crate::sys::process::{self, Forked, SingleThreaded};
-use crate::sys::{fd, signal, stdio, user};
+use crate::sys::{fd, hardening, signal, stdio, user};
+use crate::{listen, logger, notify, signals};
 
 /// The intermediate process, then the daemon: returns only in the daemon.
 pub(crate) fn run<T>(
@@ -24,7 +26,6 @@ pub(crate) fn run<T>(
     plan: Plan,
     notifier: Notifier,
     single: SingleThreaded,
-    listen_fds: &[RawFd],
 ) -> Daemon<T> {
     let mut child = Child {
         notifier: Some(notifier),
@@ -34,10 +35,8 @@ pub(crate) fn run<T>(
     // can never acquire a controlling terminal.
     child.or_fail(setsid().map_err(|e| Error::sys("setsid", e)));
     match child.or_fail(process::fork(&single)) {
-        // `_exit`, not `exit`: this copy of the launcher must not flush or run
-        // destructors (daemon(7); the launcher does that itself).
-        Forked::Parent(_) => process::exit_now(0),
-        Forked::Child(_) => child.become_daemon(job, settings, plan, listen_fds),
+        Forked::Parent(daemon) => child.hand_over(daemon.as_raw() as u32),
+        Forked::Child(_) => child.become_daemon(job, settings, plan),
     }
 }
 
@@ -49,73 +48,76 @@ struct Child {
 }
 
 impl Child {
-    /// Steps 5 to 12.
-    fn become_daemon<T>(
-        mut self,
-        job: Job<T>,
-        settings: Settings,
-        plan: Plan,
-        listen_fds: &[RawFd],
-    ) -> Daemon<T> {
-        self.close_inherited_fds(&plan, &job, listen_fds);
-        let pid = getpid();
-        if !listen_fds.is_empty() {
-            // SAFETY: the daemon is single-threaded (checked before both forks), so no
-            // other thread can be reading the environment.
-            unsafe { std::env::set_var("LISTEN_PID", pid.to_string()) };
+    /// The intermediate process: tells the launcher the daemon's pid, with a pidfd on it
+    /// (its parent alone can open one that cannot name another process: the daemon
+    /// cannot be reaped, and its pid reused, while this process lives), then ends.
+    fn hand_over(&self, daemon: u32) -> ! {
+        if let Some(notifier) = &self.notifier {
+            let pinned = Process::open(daemon).ok().filter(Process::is_pinned);
+            notifier.daemon(daemon, pinned.as_ref().map(Process::as_fd));
         }
+        // `_exit`, not `exit`: this copy of the launcher must not flush or run
+        // destructors (daemon(7); the launcher does that itself).
+        process::exit_now(0)
+    }
+
+    /// Steps 5 to 12.
+    fn become_daemon<T>(mut self, job: Job<T>, settings: Settings, mut plan: Plan) -> Daemon<T> {
+        self.close_inherited_fds(&plan, &job);
+        // Before any chroot: the logger's sockets are connected by path.
+        plan.logger.retarget();
         self.or_fail(signal::reset_signals());
         self.or_fail(plan.enter_directories(true));
+        self.or_fail(hardening::before_privileged_action(&settings));
         self.or_fail(stdio::redirect_stdio(
             plan.dev_null.as_ref().expect("opened for a detached start"),
             plan.stdout.as_ref().map(|log| &log.file),
             plan.stderr.as_ref().map(|log| &log.file),
         ));
+        let pid = getpid();
         log::debug!("detached: pid {pid}, session {}", session());
         let pid = pid.as_raw() as u32;
-        if let Some(pid_file) = plan.pid_file {
+        if let Some(pid_file) = plan.pid_file.take() {
             self.pid_file = Some(self.or_fail(pid_file.write_and_activate(pid)));
-        }
-        if let Some(notifier) = &self.notifier {
-            notifier.pid(pid);
         }
         let (value, readiness) = self.or_fail(job.run_privileged());
         if let Some(identity) = &plan.identity {
             self.or_fail(user::drop_to(identity));
         }
-        signals::set_log_files(plan.stdout, plan.stderr);
+        self.or_fail(hardening::after_privilege_drop(&settings));
+        signals::set_log_files(plan.stdout.take(), plan.stderr.take());
         self.or_fail(signals::install());
+        self.or_fail(signal::unblock_all());
+        logger::setup::install_panic_hook();
         process::release_freed_heap();
-        self.report_ready(readiness, pid);
+        let ready = Ready {
+            notify_fd: plan.notify_fd.take(),
+            watchdog: settings.watchdog.value,
+            foreground: false,
+        };
+        self.report_ready(readiness, ready);
         Daemon::new(value, settings, pid, true, self.pid_file.take())
     }
 
     /// Step 5: closes every inherited descriptor but those the daemon needs.
-    fn close_inherited_fds<T>(&self, plan: &Plan, job: &Job<T>, listen_fds: &[RawFd]) {
+    fn close_inherited_fds<T>(&self, plan: &Plan, job: &Job<T>) {
         let mut keep: Vec<RawFd> = self.notifier.iter().map(Notifier::raw_fd).collect();
-        keep.extend(plan.pid_file.iter().flat_map(|p| p.fds()));
-        for log in plan.stdout.iter().chain(&plan.stderr) {
-            keep.extend([log.file.as_raw_fd(), log.dir.as_raw_fd()]);
-        }
-        keep.extend(plan.dev_null.iter().map(AsRawFd::as_raw_fd));
+        keep.extend(plan.kept_fds());
         keep.extend(&job.keep_fds);
-        keep.extend(listen_fds);
+        keep.extend(listen::raw_fds());
+        keep.extend(notify::raw_fds());
+        keep.extend(logger::fds());
         keep.extend(signals::fds());
         fd::close_fds_except(&keep);
     }
 
-    /// Step 12: tells the launcher (and a service manager) now, or leaves it to the
+    /// Step 12: tells the launcher (and a supervisor) now, or leaves it to the
     /// program's [`ready`](crate::ready).
-    fn report_ready(&mut self, readiness: Readiness, pid: u32) {
-        let Some(notifier) = self.notifier.take() else {
-            return;
-        };
+    fn report_ready(&mut self, readiness: Readiness, then: Ready) {
+        let launcher = self.notifier.take();
         match readiness {
-            Readiness::Auto => {
-                notifier.ready();
-                readiness::notify_service_manager(pid);
-            }
-            Readiness::Manual => daemon::set_pending(Pending::Launcher(notifier, pid)),
+            Readiness::Auto => then.report(launcher),
+            Readiness::Manual => set_pending(Pending { launcher, then }),
         }
     }
 
@@ -130,6 +132,7 @@ impl Child {
     fn fail(&mut self, error: &Error) -> ! {
         // The file goes first: once the launcher exits non-zero, nothing is left behind.
         drop(self.pid_file.take());
+        logger::fatal(&error.to_string());
         if let Some(notifier) = self.notifier.take() {
             notifier.fail(error.exit_code(), &error.to_string());
         }

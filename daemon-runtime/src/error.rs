@@ -122,6 +122,38 @@ pub enum Error {
         /// The I/O error.
         source: io::Error,
     },
+    /// A file the runtime opens while privileged is not what it must be (a symlink
+    /// planted by another user, a hard link, a FIFO, a stranger's file), or cannot be
+    /// reached; nothing was written to it.
+    Refused {
+        /// What the file is for: `PID file`, `stdout log file`, `config file`, ...
+        what: &'static str,
+        /// The path as the settings give it.
+        path: PathBuf,
+        /// `refusing` (a policy refusal) or `cannot open`.
+        verb: &'static str,
+        /// What is wrong with it.
+        why: String,
+        /// The exit status it gives.
+        code: i32,
+        /// The system call's error, where one failed.
+        source: Option<Errno>,
+    },
+    /// What a service manager passed is unusable: descriptors `LISTEN_FDS` names that
+    /// are not sockets, a `notify_fd` that is not open for writing.
+    ServiceManager {
+        /// What is wrong, naming the variable or setting and its value.
+        source: Box<dyn StdError + Send + Sync>,
+    },
+    /// A process that is not the daemon holds the PID file's lock.
+    LockHeld {
+        /// The daemon's name.
+        name: String,
+        /// The PID file.
+        path: PathBuf,
+        /// Who holds the lock.
+        holder: Holder,
+    },
     /// Another process holds the PID file's lock.
     AlreadyRunning {
         /// The daemon's name.
@@ -185,7 +217,89 @@ pub enum Error {
     },
 }
 
+/// The `errno` a service manager is told (`ERRNO=`) for a failure that exits with
+/// `code`: the nearest meaning.
+pub(crate) fn errno_for(code: i32) -> i32 {
+    match code {
+        exit::NOINPUT | exit::NOUSER => libc::ENOENT,
+        exit::CANTCREAT => libc::EACCES,
+        exit::TEMPFAIL => libc::EBUSY,
+        exit::NOPERM => libc::EPERM,
+        exit::CONFIG => libc::EINVAL,
+        _ => libc::EIO,
+    }
+}
+
+/// Who holds a lock: what `--status` and a refused start report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Holder {
+    /// The daemon: the live process the PID file names, holding the lock (or a launcher
+    /// of the same program that has not written its pid yet).
+    Daemon(u32),
+    /// Some other process.
+    Other {
+        /// Its pid.
+        pid: u32,
+        /// Its command name, if it can be read.
+        command: Option<String>,
+        /// Its user, if it can be read.
+        uid: Option<u32>,
+    },
+    /// A process that cannot be found out (no `/proc`, or no permission to look).
+    Unknown,
+}
+
+impl fmt::Display for Holder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Holder::Daemon(pid) => write!(f, "pid {pid}"),
+            Holder::Other { pid, command, uid } => {
+                write!(f, "pid {pid}")?;
+                match (command, uid) {
+                    (Some(command), Some(uid)) => write!(f, " (`{command}`, {})", user(*uid)),
+                    (Some(command), None) => write!(f, " (`{command}`)"),
+                    (None, Some(uid)) => write!(f, " ({})", user(*uid)),
+                    (None, None) => Ok(()),
+                }
+            }
+            Holder::Unknown => f.write_str("a process that cannot be found out"),
+        }
+    }
+}
+
+/// `user nobody (uid 65534)`, or `uid 65534` without a user database entry.
+fn user(uid: u32) -> String {
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(user)) => format!("user {} (uid {uid})", user.name),
+        _ => format!("uid {uid}"),
+    }
+}
+
 impl Error {
+    /// A refusal of [`sys::fs`](crate::sys::fs), for the file that is `what`: exit
+    /// status 73 (cannot create) unless `code` says otherwise for a missing file.
+    pub(crate) fn refused(what: &'static str, refused: crate::sys::fs::Refused) -> Error {
+        Error::refused_with(what, refused, exit::CANTCREAT)
+    }
+
+    /// Like [`refused`](Self::refused), with `code` for a policy refusal.
+    pub(crate) fn refused_with(
+        what: &'static str,
+        refused: crate::sys::fs::Refused,
+        code: i32,
+    ) -> Error {
+        let why = refused.why().to_string();
+        Error::Refused {
+            what,
+            verb: refused.verb(),
+            why,
+            source: refused.errno(),
+            code,
+            path: refused.path,
+        }
+    }
+
     /// The exit status the launching process ends with for this error (see [`exit`]).
     pub fn exit_code(&self) -> i32 {
         match self {
@@ -197,7 +311,9 @@ impl Error {
             Error::Lookup { .. } | Error::Sys { .. } => exit::OSERR,
             Error::NotPermitted { .. } => exit::NOPERM,
             Error::PidFile { .. } | Error::LogFile { .. } => exit::CANTCREAT,
-            Error::AlreadyRunning { .. } => exit::TEMPFAIL,
+            Error::Refused { code, .. } => *code,
+            Error::ServiceManager { .. } => exit::CONFIG,
+            Error::AlreadyRunning { .. } | Error::LockHeld { .. } => exit::TEMPFAIL,
             Error::MultiThreaded { .. } => exit::SOFTWARE,
             Error::PrivilegedAction { .. } => exit::UNAVAILABLE,
             // LSB: "program is not running" for reload and friends.
@@ -221,6 +337,7 @@ impl Error {
         let names_daemon = matches!(
             self,
             Error::AlreadyRunning { .. }
+                | Error::LockHeld { .. }
                 | Error::NotRunning { .. }
                 | Error::NoPidFile { .. }
                 | Error::Control { .. }
@@ -291,6 +408,20 @@ impl fmt::Display for Error {
                 path,
                 source,
             } => write!(f, "cannot {action} PID file {}: {source}", path.display()),
+            Error::Refused {
+                what,
+                path,
+                verb,
+                why,
+                ..
+            } => write!(f, "{verb} {what} {}: {why}", path.display()),
+            Error::ServiceManager { source } => write!(f, "{source}"),
+            Error::LockHeld { name, path, holder } => write!(
+                f,
+                "cannot start {name}: the lock of PID file {} is held by {holder}, which is \
+                 not {name}; refusing to start",
+                path.display()
+            ),
             Error::AlreadyRunning { name, pid, path } => match pid {
                 Some(pid) => write!(
                     f,
@@ -352,7 +483,13 @@ impl StdError for Error {
             | Error::PidFile { source, .. }
             | Error::LogFile { source, .. } => Some(source),
             Error::Lookup { source, .. } | Error::Sys { source, .. } => Some(source),
-            Error::PrivilegedAction { source } => Some(source.as_ref()),
+            Error::Refused {
+                source: Some(source),
+                ..
+            } => Some(source),
+            Error::PrivilegedAction { source } | Error::ServiceManager { source } => {
+                Some(source.as_ref())
+            }
             Error::Control { source, .. } => source.as_ref().map(|e| e as _),
             _ => None,
         }

@@ -91,6 +91,7 @@ mod launcher;
 pub mod listen;
 mod logfile;
 pub mod logger;
+mod manager;
 pub mod notify;
 mod origin;
 mod pidfile;

@@ -54,6 +54,8 @@ use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::sys::socket::{AddressFamily, SockType, SockaddrLike, SockaddrStorage, sockopt};
 
+use crate::sys::process::SingleThreaded;
+
 const LISTEN_PID: &str = "LISTEN_PID";
 const LISTEN_FDS: &str = "LISTEN_FDS";
 const LISTEN_FDNAMES: &str = "LISTEN_FDNAMES";
@@ -171,21 +173,19 @@ struct ListenEnv {
 
 impl ListenEnv {
     /// Reads the variables and removes them from the environment, as
-    /// `sd_listen_fds(unset_environment=1)` does, whether they are meant for us or not.
-    ///
-    /// # Safety
-    ///
-    /// No other thread may read or write the environment meanwhile (see
-    /// [`std::env::remove_var`]): call it while the process is single-threaded.
-    unsafe fn take() -> ListenEnv {
+    /// `sd_listen_fds(unset_environment=1)` does, whether they are meant for us or not,
+    /// where `single` proves the process has one thread (`std::env::remove_var` is
+    /// unsound otherwise).
+    fn take(single: Option<&SingleThreaded>) -> ListenEnv {
         let env = ListenEnv {
             pid: std::env::var_os(LISTEN_PID),
             fds: std::env::var_os(LISTEN_FDS),
             names: std::env::var_os(LISTEN_FDNAMES),
         };
-        for variable in [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PIDFDID] {
-            // SAFETY: the caller guarantees that no other thread uses the environment.
-            unsafe { std::env::remove_var(variable) };
+        if let Some(single) = single {
+            for variable in [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PIDFDID] {
+                single.remove_var(variable);
+            }
         }
         env
     }
@@ -621,15 +621,17 @@ pub(crate) fn raw_fds() -> Vec<RawFd> {
 /// `LISTEN_PIDFDID`) from the environment, and, when they are meant for `our_pid`, checks
 /// and takes over the descriptors they pass. An empty [`Listeners`] when they are not.
 ///
+/// The variables are removed where `single` proves the process has one thread.
+///
 /// # Safety
 ///
-/// No other thread may read or write the environment meanwhile: call it while the process
-/// is single-threaded. Call it once, before anything else in the process could have taken
-/// over descriptors 3 and up that the variables name.
-#[allow(dead_code, reason = "wired into the start-up sequence by the lead")]
-pub(crate) unsafe fn take_from_env(our_pid: u32) -> Result<Listeners, ListenError> {
-    // SAFETY: the caller guarantees that no other thread uses the environment.
-    let env = unsafe { ListenEnv::take() };
+/// Call it once, before anything else in the process could have taken over descriptors
+/// 3 and up that the variables name.
+pub(crate) unsafe fn take_from_env(
+    our_pid: u32,
+    single: Option<&SingleThreaded>,
+) -> Result<Listeners, ListenError> {
+    let env = ListenEnv::take(single);
     match parse(&env, our_pid, open_files_limit())? {
         None => Ok(Listeners::default()),
         // SAFETY: the range FIRST_FD.. has distinct numbers, passed to this process by its

@@ -76,6 +76,8 @@ use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use crate::sys::process::SingleThreaded;
+
 const NOTIFY_SOCKET: &str = "NOTIFY_SOCKET";
 const WATCHDOG_USEC: &str = "WATCHDOG_USEC";
 const WATCHDOG_PID: &str = "WATCHDOG_PID";
@@ -546,21 +548,18 @@ struct NotifyEnv {
 }
 
 impl NotifyEnv {
-    /// Reads the variables and removes them from the environment.
-    ///
-    /// # Safety
-    ///
-    /// No other thread may read or write the environment meanwhile (see
-    /// [`std::env::remove_var`]): call it while the process is single-threaded.
-    unsafe fn take() -> NotifyEnv {
+    /// Reads the variables, and removes them from the environment where the process
+    /// is known to have one thread (`std::env::remove_var` is unsound otherwise).
+    fn take(single: Option<&SingleThreaded>) -> NotifyEnv {
         let env = NotifyEnv {
             notify_socket: std::env::var_os(NOTIFY_SOCKET),
             watchdog_usec: std::env::var_os(WATCHDOG_USEC),
             watchdog_pid: std::env::var_os(WATCHDOG_PID),
         };
-        for variable in [NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID] {
-            // SAFETY: the caller guarantees that no other thread uses the environment.
-            unsafe { std::env::remove_var(variable) };
+        if let Some(single) = single {
+            for variable in [NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID] {
+                single.remove_var(variable);
+            }
         }
         env
     }
@@ -569,6 +568,7 @@ impl NotifyEnv {
 impl Manager {
     /// Connects to the socket `env` names and reads the watchdog settings meant for
     /// `our_pid`. The watchdog variables mean nothing without a socket to feed it through.
+    #[cfg(test)]
     fn new(env: &NotifyEnv, our_pid: u32) -> Result<Manager, NotifyError> {
         let Some(value) = &env.notify_socket else {
             return Ok(Manager::default());
@@ -670,28 +670,41 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 static MANAGER: OnceLock<Arc<Manager>> = OnceLock::new();
 
 /// Reads `NOTIFY_SOCKET`, `WATCHDOG_USEC` and `WATCHDOG_PID`, removes them from the
-/// environment, connects to the socket and keeps it for the calls of this module.
-/// `our_pid` is the pid the manager started (the launcher's, when the daemon forks later):
-/// the watchdog applies only if `WATCHDOG_PID` is unset or names it.
+/// environment (where `single` proves the process has one thread), connects to the
+/// socket and keeps it for the calls of this module. `our_pid` is the pid the manager
+/// started (the launcher's, when the daemon forks later): the watchdog applies only if
+/// `WATCHDOG_PID` is unset or names it.
 ///
 /// The variables are removed even when their values are refused. A second call finds
-/// them gone and changes nothing.
-///
-/// # Safety
-///
-/// No other thread may read or write the environment meanwhile: call it while the
-/// process is single-threaded (before the fork, before any runtime or logger thread).
-#[allow(dead_code, reason = "wired into the start-up sequence by the lead")]
-pub(crate) unsafe fn init_from_env(our_pid: u32) -> Result<(), NotifyError> {
-    // SAFETY: the caller guarantees that no other thread uses the environment.
-    let env = unsafe { NotifyEnv::take() };
-    if env.notify_socket.is_none() {
-        return Ok(());
-    }
-    let manager = Manager::new(&env, our_pid)?;
+/// them gone and changes nothing. What is refused is returned, for the caller to report:
+/// a socket that cannot be used leaves the program without a manager; a bad watchdog
+/// setting leaves it without the watchdog.
+pub(crate) fn init_from_env(our_pid: u32, single: Option<&SingleThreaded>) -> Vec<NotifyError> {
+    let env = NotifyEnv::take(single);
+    let Some(value) = &env.notify_socket else {
+        return Vec::new();
+    };
+    let socket = match NotifySocket::connect(value) {
+        Ok(socket) => socket,
+        Err(e) => return vec![e],
+    };
+    let watchdog = parse_watchdog(
+        env.watchdog_usec.as_deref(),
+        env.watchdog_pid.as_deref(),
+        our_pid,
+    );
+    let (watchdog, refused) = match watchdog {
+        Ok(watchdog) => (watchdog, Vec::new()),
+        Err(e) => (None, vec![e]),
+    };
+    let manager = Manager {
+        socket: Some(socket),
+        watchdog,
+        ..Manager::default()
+    };
     // A second call would have found no NOTIFY_SOCKET; keeping the first is right.
     let _ = MANAGER.set(Arc::new(manager));
-    Ok(())
+    refused
 }
 
 /// Whether a service manager listens (`NOTIFY_SOCKET` was set and connected).

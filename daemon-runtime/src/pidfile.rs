@@ -1,120 +1,122 @@
-//! The PID file: opened without truncation, locked, written by the daemon itself, and
-//! removed on the way out only if it still names this process.
+//! The PID file and its lock: opened without truncation, locked, written by the daemon
+//! itself, and removed on the way out only if it still names this process.
 //!
 //! The lock, not the file's existence, says whether the daemon runs: `flock` locks
 //! belong to the open file description, so the lock taken by the launching process is
-//! inherited by the daemon across both forks and dies with it, SIGKILL included. A file
-//! whose lock is free is stale and is reused.
+//! inherited by the daemon across both forks and dies with it, SIGKILL included. A PID
+//! file whose lock is free is stale and is reused.
+//!
+//! **Who can hold the lock.** `flock` works on any descriptor, a read-only one too, so a
+//! lock on the PID file itself could be taken by every user who can read that file
+//! (and PID files are world-readable: tools read them), blocking the start or making
+//! `--status` lie. The lock is therefore taken on a file beside it, `<pid file>.lock`,
+//! mode 0600: only root and the launching user can open it, so only they can block a
+//! start. The lock file is left in place when the daemon exits (it holds nothing), and
+//! `--status` of a user who cannot open it reads the lock's state from `/proc/locks`.
+//! A lock held by a process that is not the daemon is reported with that process's
+//! pid, command and user; `--status` says "running" only for the live process the PID
+//! file names that holds the lock.
+//!
+//! Both files are opened through [`sys::fs`](crate::sys::fs): no symlink or hard link
+//! an unprivileged user planted is followed or written, and a FIFO cannot hang a look.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::CString;
 use std::fs::{File, TryLockError};
 use std::io;
-use std::os::fd::{AsFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use nix::fcntl::{AtFlags, OFlag, open, openat};
-use nix::sys::stat::{FileStat, Mode, fstat, fstatat};
-use nix::unistd::{Pid, UnlinkatFlags, ftruncate, unlinkat};
+use nix::fcntl::AtFlags;
+use nix::sys::stat::{Mode, fstat, fstatat};
+use nix::unistd::{UnlinkatFlags, ftruncate, unlinkat};
 
-use crate::error::Error;
+use crate::error::{Error, Holder};
+use crate::sys::fs::{Access, Create, Parent, Refused, Trusted};
+use crate::sys::procfs::{self, FileId};
 use crate::sys::time::Deadline;
+
+/// What the lock file's name adds to the PID file's.
+pub(crate) const LOCK_SUFFIX: &str = ".lock";
 
 /// A locked PID file, held by the launching process and then by the daemon.
 #[derive(Debug)]
 pub(crate) struct PidFile {
     path: PathBuf,
-    file: File,
-    /// The directory holding the file, so it can still be removed after `chroot`.
-    dir: OwnedFd,
+    /// The PID file's directory and name; `None` once given up for a `chroot` that
+    /// leaves the file outside.
+    parent: Option<Parent>,
     name: CString,
-}
-
-/// A PID file's state as seen by a process that does not hold it (stop, status).
-#[derive(Debug)]
-pub(crate) enum Observed {
-    /// There is no file.
-    Missing,
-    /// Nobody holds the lock: no daemon runs. `pid` is what a stale file still says.
-    Free { file: File, pid: Option<u32> },
-    /// A process holds the lock. `pid` is what the file says; `None` while the daemon
-    /// is starting and has not written it yet.
-    Locked { file: File, pid: Option<u32> },
+    file: File,
+    /// The lock file, locked: the daemon keeps it open as long as it runs.
+    lock: File,
 }
 
 impl PidFile {
-    /// Opens (creating it with mode 0644 if needed) and locks the PID file at `path`.
+    /// Opens (creating it with mode 0644 if needed) the PID file at `path`, and takes
+    /// the lock beside it; `trusted` are the owners an existing file may have.
     ///
-    /// The file is truncated only once the lock is held, so a running daemon's file is
-    /// never touched: a locked file gives [`Error::AlreadyRunning`] with the pid it names.
-    pub(crate) fn acquire(path: &Path, daemon_name: &str) -> Result<PidFile, Error> {
-        let path = std::path::absolute(path).map_err(|source| Error::PidFile {
-            action: "resolve",
-            path: path.to_owned(),
-            source,
-        })?;
-        let err = |action, source: io::Error| Error::PidFile {
-            action,
-            path: path.clone(),
-            source,
+    /// The PID file is truncated only once the lock is held, so a running daemon's file
+    /// is never touched: a held lock gives [`Error::AlreadyRunning`] with the daemon's
+    /// pid, or [`Error::LockHeld`] naming whoever else holds it.
+    pub(crate) fn acquire(path: &Path, name: &str, trusted: Trusted) -> Result<PidFile, Error> {
+        let path = crate::plan::absolute(path);
+        let refused = |r: Refused| Error::refused("PID file", r);
+        let parent = Parent::walk(&path).map_err(refused)?;
+        let how = |mode| Create {
+            access: Access::ReadWrite,
+            mode: Mode::from_bits_truncate(mode),
+            owner: None,
+            trusted,
         };
-        let (dir, name) = open_parent(&path).map_err(|e| err("open the directory of", e))?;
-        // A concurrent `stop` may unlink a stale file between our open and our lock; the
-        // lock would then be on an orphaned inode. Retry until the locked file is the
-        // one the path names.
-        for _ in 0..8 {
-            let fd = openat(
-                &dir,
-                name.as_c_str(),
-                OFlag::O_RDWR
-                    | OFlag::O_CREAT
-                    | OFlag::O_CLOEXEC
-                    | OFlag::O_NOFOLLOW
-                    | OFlag::O_NOCTTY,
-                Mode::from_bits_truncate(0o644),
-            )
-            .map_err(|e| err("open", e.into()))?;
-            let file = File::from(fd);
-            match lock_or_holder(&file) {
-                Ok(()) => {}
-                Err(Held(pid)) => {
-                    return Err(Error::AlreadyRunning {
-                        name: daemon_name.to_owned(),
-                        pid,
-                        path,
-                    });
-                }
-                Err(Failed(e)) => return Err(err("lock", e)),
-            }
-            let named = fstatat(&dir, name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW);
-            let held = fstat(&file).map_err(|e| err("inspect", e.into()))?;
-            if named.is_ok_and(|named| same_inode(&named, &held)) {
-                // Ours now: whatever a dead daemon left in it must not be read as the
-                // pid of the process holding the lock.
-                ftruncate(&file, 0).map_err(|e| err("truncate", e.into()))?;
-                log::debug!("locked PID file {}", path.display());
-                return Ok(PidFile {
-                    path,
-                    file,
-                    dir,
-                    name,
-                });
-            }
+        let file = parent.create_or_open(&how(0o644)).map_err(refused)?.file;
+        let lock_parent = parent.sibling(lock_name(parent.name())).map_err(refused)?;
+        let lock = lock_parent
+            .create_or_open(&how(0o600))
+            .map_err(refused)?
+            .file;
+        if let Err(held) = take(&lock) {
+            return Err(held.into_error(name, &path, &file, &lock));
         }
-        Err(err(
-            "lock",
-            io::Error::other("the file keeps being replaced while it is being locked"),
-        ))
+        // Ours now: whatever a dead daemon left in it must not be read as the pid of the
+        // process holding the lock.
+        ftruncate(&file, 0).map_err(|e| Error::PidFile {
+            action: "truncate",
+            path: path.clone(),
+            source: e.into(),
+        })?;
+        log::debug!("locked PID file {}", path.display());
+        Ok(PidFile {
+            name: parent.name().to_owned(),
+            parent: Some(parent),
+            path,
+            file,
+            lock,
+        })
     }
 
     /// The descriptors the daemon must keep open.
-    pub(crate) fn fds(&self) -> [RawFd; 2] {
-        use std::os::fd::AsRawFd;
-        [self.file.as_raw_fd(), self.dir.as_raw_fd()]
+    pub(crate) fn fds(&self) -> Vec<RawFd> {
+        let mut fds = vec![self.file.as_raw_fd(), self.lock.as_raw_fd()];
+        fds.extend(self.parent.iter().map(|p| p.dir().as_raw_fd()));
+        fds
+    }
+
+    /// Before `chroot(jail)`: lets go of the directory, opened outside the jail, where
+    /// it could be used to climb out (`openat(dir, "../..")`); if the file lies inside
+    /// the jail, [`reopen_dir_in_jail`](Self::reopen_dir_in_jail) finds it again from
+    /// there. The PID file and lock descriptors stay: they are files, not a way out.
+    pub(crate) fn leave_dir(&mut self) {
+        self.parent = None;
+    }
+
+    /// After `chroot(jail)`: the file's directory, seen from inside the jail, if the
+    /// file is there; so that the daemon can still remove it on the way out.
+    pub(crate) fn reopen_dir_in_jail(&mut self, jail: &Path) {
+        self.parent = reopen_in_jail(&self.path, jail, &self.file);
     }
 
     /// Step 9: writes the daemon's pid and makes this the process's PID file (see
@@ -144,7 +146,8 @@ impl PidFile {
     pub(crate) fn activate(self, pid: u32) -> ActiveGuard {
         let active = Active {
             file: self.file,
-            dir: self.dir,
+            lock: self.lock,
+            dir: self.parent.map(|p| p.into_parts().0),
             name: self.name,
             pid,
             done: AtomicBool::new(false),
@@ -157,43 +160,120 @@ impl PidFile {
     }
 }
 
-/// Why [`lock_or_holder`] did not get the lock.
+/// `<name>.lock`.
+fn lock_name(name: &std::ffi::CStr) -> CString {
+    let mut bytes = name.to_bytes().to_vec();
+    bytes.extend_from_slice(LOCK_SUFFIX.as_bytes());
+    // The name had no NUL, and the suffix has none.
+    CString::new(bytes).unwrap_or_default()
+}
+
+/// The directory of `path` seen from inside `jail`, if `path` lies there and still
+/// names `file` seen from there.
+fn reopen_in_jail(path: &Path, jail: &Path, file: &File) -> Option<Parent> {
+    let inside = Path::new("/").join(path.strip_prefix(jail).ok()?);
+    let parent = Parent::walk(&inside).ok()?;
+    let named = parent.stat().ok()??;
+    (FileId::of(&named) == FileId::of_file(file)?).then_some(parent)
+}
+
+/// Why [`take`] did not get the lock.
 enum NotLocked {
-    /// Someone holds it; the file names this pid.
-    Held(Option<u32>),
+    Held,
     Failed(io::Error),
 }
-use NotLocked::{Failed, Held};
 
-/// Takes the exclusive lock, or says who holds it.
+/// Takes the exclusive lock.
 ///
 /// A `--status` or `--stop` run looks at the lock by taking a shared one for an
-/// instant. When the file names no live process, the holder may be such a look
-/// rather than a daemon, so the lock is tried a few more times over a few
-/// milliseconds before the start is refused. A file naming a live process is refused
-/// at once.
-fn lock_or_holder(file: &File) -> Result<(), NotLocked> {
+/// instant; such a look must not turn a start away, so a held lock is tried a few more
+/// times over a few milliseconds before the start is refused.
+fn take(lock: &File) -> Result<(), NotLocked> {
     let deadline = Deadline::after(Duration::from_millis(60));
     let mut wait = Duration::from_millis(1);
     loop {
-        match file.try_lock() {
+        match lock.try_lock() {
             Ok(()) => return Ok(()),
-            Err(TryLockError::Error(e)) => return Err(Failed(e)),
+            Err(TryLockError::Error(e)) => return Err(NotLocked::Failed(e)),
+            Err(TryLockError::WouldBlock) if deadline.passed() => return Err(NotLocked::Held),
             Err(TryLockError::WouldBlock) => {
-                let pid = read_pid(file);
-                let live = pid.is_some_and(|pid| {
-                    // Only a hint to skip the retries; the lock decides.
-                    let r = nix::sys::signal::kill(Pid::from_raw(pid as i32), None);
-                    matches!(r, Ok(()) | Err(nix::errno::Errno::EPERM))
-                });
-                if live || deadline.passed() {
-                    return Err(Held(pid));
-                }
                 std::thread::sleep(wait);
                 wait *= 2;
             }
         }
     }
+}
+
+impl NotLocked {
+    fn into_error(self, name: &str, path: &Path, file: &File, lock: &File) -> Error {
+        match self {
+            NotLocked::Failed(source) => Error::PidFile {
+                action: "lock",
+                path: path.to_owned(),
+                source,
+            },
+            NotLocked::Held => match holder(read_pid(file), lock) {
+                Holder::Daemon(pid) => Error::AlreadyRunning {
+                    name: name.to_owned(),
+                    pid: Some(pid),
+                    path: path.to_owned(),
+                },
+                Holder::Unknown => Error::AlreadyRunning {
+                    name: name.to_owned(),
+                    pid: None,
+                    path: path.to_owned(),
+                },
+                other => Error::LockHeld {
+                    name: name.to_owned(),
+                    path: path.to_owned(),
+                    holder: other,
+                },
+            },
+        }
+    }
+}
+
+/// Who holds a lock: the pid the PID file names, if it is a live process holding the
+/// lock file; otherwise a live process that `/proc/locks` names for it.
+pub(crate) fn holder(named: Option<u32>, lock: &File) -> Holder {
+    let Some(id) = FileId::of_file(lock) else {
+        return Holder::Unknown;
+    };
+    holder_of(named, id)
+}
+
+/// [`holder`] by the lock file's identity (for a user who cannot open it).
+pub(crate) fn holder_of(named: Option<u32>, id: FileId) -> Holder {
+    let holds = |pid: u32| procfs::is_live(pid) && procfs::holds_open(pid, id) != Some(false);
+    if let Some(pid) = named.filter(|&pid| holds(pid)) {
+        return Holder::Daemon(pid);
+    }
+    let me = procfs::exe(std::process::id());
+    let taker = procfs::lock_takers(id)
+        .into_iter()
+        .find(|&pid| pid != std::process::id() && holds(pid));
+    match taker {
+        // A launcher of this very program that has not written its pid yet.
+        Some(pid) if me.is_some() && procfs::exe(pid) == me => Holder::Daemon(pid),
+        Some(pid) => Holder::Other {
+            pid,
+            command: procfs::command(pid),
+            uid: procfs::uid(pid),
+        },
+        None => Holder::Unknown,
+    }
+}
+
+/// Reads the pid a PID file names, if it names one.
+pub(crate) fn read_pid(file: &File) -> Option<u32> {
+    let mut buf = [0u8; 32];
+    let n = file.read_at(&mut buf, 0).ok()?;
+    std::str::from_utf8(&buf[..n])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&pid| pid > 0)
 }
 
 /// Whether some process holds a file's lock.
@@ -235,103 +315,118 @@ pub(crate) fn wait_unlocked(file: &File, deadline: Deadline) -> bool {
     }
 }
 
-/// Reads the pid a PID file names, if it names one.
-pub(crate) fn read_pid(file: &File) -> Option<u32> {
-    let mut buf = [0u8; 32];
-    let n = file.read_at(&mut buf, 0).ok()?;
-    std::str::from_utf8(&buf[..n])
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-        .filter(|&pid| pid > 0)
+/// The lock file as a process that does not hold it sees it.
+#[derive(Debug)]
+pub(crate) struct Lock {
+    /// Open if this process may open it (root, or the user who made it).
+    pub(crate) file: Option<File>,
+    pub(crate) id: FileId,
 }
 
-/// Looks at the PID file at `path` without disturbing a daemon that holds it.
-pub(crate) fn observe(path: &Path) -> io::Result<Observed> {
-    let fd = match open(
-        path,
-        OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NOCTTY,
-        Mode::empty(),
-    ) {
-        Ok(fd) => fd,
-        Err(nix::errno::Errno::ENOENT) => return Ok(Observed::Missing),
-        Err(e) => return Err(e.into()),
+/// A PID file's state as seen by a process that does not hold it (stop, status).
+#[derive(Debug)]
+pub(crate) enum Observed {
+    /// There is no PID file, and no lock held.
+    Missing,
+    /// Nobody holds the lock: no daemon runs. The PID file is stale: `pid` is what it
+    /// still says.
+    Free { stale: FileId, pid: Option<u32> },
+    /// A process holds the lock. `pid` is what the PID file says; `None` while the
+    /// daemon is starting and has not written it yet.
+    Locked { lock: Lock, pid: Option<u32> },
+}
+
+/// Looks at the PID file at `path` without disturbing a daemon that holds it. Refuses
+/// what [`sys::fs`](crate::sys::fs) refuses (a FIFO, a device, a symlink planted at
+/// the name) rather than reading it.
+pub(crate) fn observe(path: &Path) -> Result<Observed, Error> {
+    let refused = |r: Refused| Error::refused("PID file", r);
+    let parent = Parent::walk(path).map_err(refused)?;
+    let pid_file = match parent.open_to_read() {
+        Ok((file, st)) => Some((read_pid(&file), FileId::of(&st))),
+        Err(r) if r.is_missing() => None,
+        Err(r) => return Err(refused(r)),
     };
-    let file = File::from(fd);
-    let pid = read_pid(&file);
-    Ok(match lock_state(&file)? {
-        LockState::Free => Observed::Free { file, pid },
-        LockState::Held => Observed::Locked { file, pid },
+    let lock_parent = parent.sibling(lock_name(parent.name())).map_err(refused)?;
+    let (held, lock) = look_at_lock(&lock_parent).map_err(refused)?;
+    let pid = pid_file.and_then(|(pid, _)| pid);
+    Ok(match (held, lock, pid_file) {
+        (LockState::Held, Some(lock), _) => Observed::Locked { lock, pid },
+        (_, _, Some((pid, stale))) => Observed::Free { stale, pid },
+        _ => Observed::Missing,
     })
 }
 
-/// Removes a stale PID file: takes its lock so no daemon can be starting with it, and
-/// unlinks it only if the path still names the file that was locked.
-pub(crate) fn remove_stale(path: &Path, file: &File) -> io::Result<bool> {
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => return Ok(false),
-        Err(TryLockError::Error(e)) => return Err(e),
+/// Whether the lock file is locked, and the lock file itself.
+fn look_at_lock(lock: &Parent) -> Result<(LockState, Option<Lock>), Refused> {
+    let Some(st) = lock.stat()? else {
+        return Ok((LockState::Free, None));
+    };
+    let id = FileId::of(&st);
+    match lock.open_to_read() {
+        Ok((file, _)) => {
+            let state = lock_state(&file).map_err(|e| io_refusal(lock, e))?;
+            let file = Some(file);
+            Ok((state, Some(Lock { file, id })))
+        }
+        // Not ours to open (mode 0600): /proc/locks tells whether anyone holds it.
+        Err(r) if r.errno() == Some(nix::errno::Errno::EACCES) => {
+            let state = match procfs::lock_takers(id).is_empty() {
+                true => LockState::Free,
+                false => LockState::Held,
+            };
+            Ok((state, Some(Lock { file: None, id })))
+        }
+        Err(r) => Err(r),
     }
-    let held = fstat(file)?;
-    let named = nix::sys::stat::lstat(path);
-    let removed = match named {
-        Ok(named) if same_inode(&named, &held) => {
-            std::fs::remove_file(path)?;
-            true
+}
+
+fn io_refusal(at: &Parent, e: io::Error) -> Refused {
+    at.refused(crate::sys::fs::Fault::Sys {
+        op: crate::sys::fs::Op::Inspect,
+        errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+    })
+}
+
+/// Removes a stale PID file: takes the lock so that no daemon can be starting with it,
+/// and unlinks the PID file only if its name still refers to `stale`, the file that was
+/// seen stale.
+pub(crate) fn remove_stale(path: &Path, stale: FileId) -> Result<bool, Error> {
+    let refused = |r: Refused| Error::refused("PID file", r);
+    let parent = Parent::walk(path).map_err(refused)?;
+    let lock_parent = parent.sibling(lock_name(parent.name())).map_err(refused)?;
+    let lock = match lock_parent.open_to_read() {
+        Ok((file, _)) => Some(file),
+        Err(r) if r.is_missing() => None,
+        Err(r) => return Err(refused(r)),
+    };
+    if let Some(lock) = &lock {
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => return Ok(false),
+            Err(TryLockError::Error(e)) => return Err(pid_file_error("lock", path, e)),
+        }
+    }
+    let removed = match parent.stat().map_err(refused)? {
+        Some(named) if FileId::of(&named) == stale => {
+            unlinkat(parent.dir(), parent.name(), UnlinkatFlags::NoRemoveDir)
+                .map(|()| true)
+                .map_err(|e| pid_file_error("remove", path, e.into()))?
         }
         _ => false,
     };
-    file.unlock()?;
+    if let Some(lock) = lock {
+        let _ = lock.unlock();
+    }
     Ok(removed)
 }
 
-/// Whether process `pid` has `file` open (Linux: through `/proc/PID/fd`).
-///
-/// `None` when that cannot be told: no `/proc`, or no permission to look (a daemon
-/// that switched user is not dumpable, so only root may read its fd table).
-pub(crate) fn holds_open(pid: u32, file: &File) -> Option<bool> {
-    if !cfg!(any(target_os = "linux", target_os = "android")) {
-        return None;
+fn pid_file_error(action: &'static str, path: &Path, source: io::Error) -> Error {
+    Error::PidFile {
+        action,
+        path: path.to_owned(),
+        source,
     }
-    let wanted = fstat(file).ok()?;
-    let entries = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
-    let mut any = false;
-    for entry in entries.flatten() {
-        any = true;
-        if let Ok(st) = nix::sys::stat::stat(&entry.path())
-            && same_inode(&st, &wanted)
-        {
-            return Some(true);
-        }
-    }
-    // An empty listing means we could not see the entries, not that there are none.
-    any.then_some(false)
-}
-
-fn same_inode(a: &FileStat, b: &FileStat) -> bool {
-    a.st_dev == b.st_dev && a.st_ino == b.st_ino
-}
-
-/// The directory holding `path`, opened, and the file's name in it: enough to find the
-/// file again after `chroot`, when the path no longer resolves (log files use it too).
-pub(crate) fn open_parent(path: &Path) -> io::Result<(OwnedFd, CString)> {
-    let parent = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("/"));
-    let name = path
-        .file_name()
-        .map(OsStr::as_bytes)
-        .ok_or_else(|| io::Error::other("the path does not name a file"))?;
-    let name = CString::new(name).map_err(|_| io::Error::other("the path contains a NUL byte"))?;
-    let dir = open(
-        parent,
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )?;
-    Ok((dir, name))
 }
 
 /// The PID file of this process, once it is the daemon (or the foreground program).
@@ -339,7 +434,11 @@ static ACTIVE: OnceLock<Active> = OnceLock::new();
 
 struct Active {
     file: File,
-    dir: OwnedFd,
+    /// Held open for the daemon's life: closing it would release the lock.
+    #[allow(dead_code)]
+    lock: File,
+    /// `None` under a chroot that leaves the file outside: it is then only emptied.
+    dir: Option<OwnedFd>,
     name: CString,
     pid: u32,
     done: AtomicBool,
@@ -367,40 +466,35 @@ pub(crate) fn remove_active() {
     if active.done.swap(true, Ordering::SeqCst) {
         return;
     }
-    if !active.still_names_us() {
+    if !active.names_us() {
         return;
     }
-    if unlinkat(
-        &active.dir,
-        active.name.as_c_str(),
-        UnlinkatFlags::NoRemoveDir,
-    )
-    .is_err()
-    {
+    let unlinked = active.dir.as_ref().is_some_and(|dir| {
+        active.still_named(dir)
+            && unlinkat(dir, active.name.as_c_str(), UnlinkatFlags::NoRemoveDir).is_ok()
+    });
+    if !unlinked {
         let _ = ftruncate(&active.file, 0);
     }
 }
 
 impl Active {
-    fn still_names_us(&self) -> bool {
-        let (Ok(held), Ok(named)) = (
-            fstat(&self.file),
-            fstatat(
-                &self.dir,
-                self.name.as_c_str(),
-                AtFlags::AT_SYMLINK_NOFOLLOW,
-            ),
-        ) else {
-            return false;
-        };
-        if !same_inode(&held, &named) {
-            return false;
-        }
+    /// Whether the file still says `"<our pid>\n"`.
+    fn names_us(&self) -> bool {
         let mut expected = [0u8; 12];
         let expected = format_pid(self.pid, &mut expected);
         let mut content = [0u8; 16];
         let read = nix::sys::uio::pread(self.file.as_fd(), &mut content, 0);
         matches!(read, Ok(n) if &content[..n] == expected)
+    }
+
+    /// Whether the name in `dir` still refers to our file (not one put in its place).
+    fn still_named(&self, dir: &OwnedFd) -> bool {
+        let named = fstatat(dir, self.name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW);
+        match (fstat(&self.file), named) {
+            (Ok(held), Ok(named)) => held.st_dev == named.st_dev && held.st_ino == named.st_ino,
+            _ => false,
+        }
     }
 }
 
@@ -423,6 +517,10 @@ fn format_pid(mut pid: u32, buf: &mut [u8; 12]) -> &[u8] {
 mod tests {
     use super::*;
 
+    fn trusted() -> Trusted {
+        Trusted::new(None)
+    }
+
     #[test]
     fn format_pid_matches_display() {
         for pid in [1, 9, 10, 4242, 4_194_304, u32::MAX] {
@@ -435,27 +533,31 @@ mod tests {
     fn second_acquire_reports_the_holder_and_leaves_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.pid");
-        let first = PidFile::acquire(&path, "x").unwrap();
-        first.write_pid(4242).unwrap();
-        let err = PidFile::acquire(&path, "x").unwrap_err();
+        let first = PidFile::acquire(&path, "x", trusted()).unwrap();
+        let me = std::process::id();
+        first.write_pid(me).unwrap();
+        let err = PidFile::acquire(&path, "x", trusted()).unwrap_err();
         assert!(
-            matches!(
-                err,
-                Error::AlreadyRunning {
-                    pid: Some(4242),
-                    ..
-                }
-            ),
+            matches!(err, Error::AlreadyRunning { pid: Some(pid), .. } if pid == me),
             "{err:?}"
         );
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "4242\n");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{me}\n"));
         assert!(matches!(
             observe(&path).unwrap(),
-            Observed::Locked {
-                pid: Some(4242),
-                ..
-            }
+            Observed::Locked { pid: Some(pid), .. } if pid == me
         ));
+    }
+
+    #[test]
+    fn a_pid_that_does_not_hold_the_lock_is_not_quoted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.pid");
+        let first = PidFile::acquire(&path, "x", trusted()).unwrap();
+        // A pid above any pid_max: not a live process, so not the holder.
+        first.write_pid(4_000_000_000).unwrap();
+        let err = PidFile::acquire(&path, "x", trusted()).unwrap_err();
+        assert!(!err.to_string().contains("4000000000"), "{err}");
+        assert_eq!(err.exit_code(), crate::error::exit::TEMPFAIL);
     }
 
     #[test]
@@ -470,7 +572,7 @@ mod tests {
                 ..
             }
         ));
-        let file = PidFile::acquire(&path, "x").unwrap();
+        let file = PidFile::acquire(&path, "x", trusted()).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
         assert!(matches!(
             observe(&path).unwrap(),
@@ -484,14 +586,25 @@ mod tests {
     }
 
     #[test]
+    fn the_lock_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.pid");
+        let _held = PidFile::acquire(&path, "x", trusted()).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o644);
+        assert_eq!(mode(&dir.path().join("x.pid.lock")), 0o600);
+    }
+
+    #[test]
     fn symlinked_pid_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("target");
         std::fs::write(&target, "keep").unwrap();
         let path = dir.path().join("x.pid");
         std::os::unix::fs::symlink(&target, &path).unwrap();
-        let err = PidFile::acquire(&path, "x").unwrap_err();
-        assert!(err.to_string().starts_with("cannot open PID file"), "{err}");
+        let err = PidFile::acquire(&path, "x", trusted()).unwrap_err();
+        assert!(err.to_string().starts_with("refusing PID file"), "{err}");
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
     }
 
@@ -499,14 +612,12 @@ mod tests {
     fn remove_stale_only_when_unlocked() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.pid");
-        let held = PidFile::acquire(&path, "x").unwrap();
-        let Observed::Locked { file, .. } = observe(&path).unwrap() else {
-            panic!("expected a locked file")
-        };
-        assert!(!remove_stale(&path, &file).unwrap());
+        let held = PidFile::acquire(&path, "x", trusted()).unwrap();
+        let id = FileId::of(&fstat(&held.file).unwrap());
+        assert!(!remove_stale(&path, id).unwrap());
         assert!(path.exists());
         drop(held);
-        assert!(remove_stale(&path, &file).unwrap());
+        assert!(remove_stale(&path, id).unwrap());
         assert!(!path.exists());
     }
 }

@@ -11,13 +11,19 @@ use nix::unistd::{chdir, chroot};
 
 use crate::error::Error;
 use crate::logfile::LogFile;
+use crate::logger;
+use crate::notify::NotifyFd;
 use crate::pidfile::PidFile;
 use crate::settings::{Origin, Settings, Sourced};
-use crate::sys::stdio;
+use crate::sys::fs::{self, Trusted};
 use crate::sys::user::{self, Identity};
 
 /// Everything the launcher resolves and opens before the fork.
 pub(crate) struct Plan {
+    /// The logger of the launcher, and of the daemon after the fork.
+    pub(crate) logger: logger::setup::Setup,
+    /// The supervisor's readiness descriptor (`notify_fd`).
+    pub(crate) notify_fd: Option<NotifyFd>,
     pub(crate) identity: Option<Identity>,
     chroot: Option<PathBuf>,
     dir: Option<PathBuf>,
@@ -30,8 +36,13 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// Steps 1 to 4: users, directories, the PID file lock, the log files.
-    pub(crate) fn prepare(settings: &Settings) -> Result<Plan, Error> {
+    /// Steps 1 to 4: users, directories, the PID file lock, the log files. The logger
+    /// and the supervisor's descriptor were set up before (`logger`, `notify_fd`).
+    pub(crate) fn prepare(
+        settings: &Settings,
+        logger: logger::setup::Setup,
+        notify_fd: Option<NotifyFd>,
+    ) -> Result<Plan, Error> {
         let identity = user::resolve(settings.user.as_ref(), settings.group.as_ref())?;
         let chroot = settings.chroot.as_ref().map(jail).transpose()?;
         let dir = settings
@@ -39,8 +50,9 @@ impl Plan {
             .as_ref()
             .map(|dir| working_dir(dir, chroot.as_deref()))
             .transpose()?;
+        let trusted = Trusted::new(identity.as_ref().map(|id| id.uid));
         let pid_file = match settings.pid_file.value.path() {
-            Some(path) => Some(PidFile::acquire(path, &settings.name.value)?),
+            Some(path) => Some(PidFile::acquire(path, &settings.name.value, trusted)?),
             None => None,
         };
         let detach = settings.daemon.value;
@@ -51,9 +63,11 @@ impl Plan {
             _ => Ok(None),
         };
         Ok(Plan {
+            logger,
+            notify_fd,
             stdout: open_log("stdout", &settings.stdout)?,
             stderr: open_log("stderr", &settings.stderr)?,
-            dev_null: detach.then(stdio::open_dev_null).transpose()?,
+            dev_null: detach.then(open_dev_null).transpose()?,
             identity,
             chroot,
             dir,
@@ -63,11 +77,9 @@ impl Plan {
     }
 
     /// Step 7: chroot (then `/` inside it), the working directory, the umask.
-    pub(crate) fn enter_directories(&self, detached: bool) -> Result<(), Error> {
-        if let Some(root) = &self.chroot {
-            chroot(root).map_err(|e| Error::sys(format!("chroot {}", root.display()), e))?;
-            chdir("/").map_err(|e| Error::sys("chdir / in the chroot", e))?;
-            log::debug!("chrooted to {}", root.display());
+    pub(crate) fn enter_directories(&mut self, detached: bool) -> Result<(), Error> {
+        if let Some(root) = self.chroot.clone() {
+            self.enter_jail(&root)?;
         }
         let dir = match (&self.dir, detached) {
             (Some(dir), _) => Some(dir.as_path()),
@@ -85,10 +97,54 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// The descriptors of the plan that the daemon keeps through step 5.
+    pub(crate) fn kept_fds(&self) -> Vec<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        let mut fds: Vec<_> = self.pid_file.iter().flat_map(PidFile::fds).collect();
+        fds.extend(
+            self.stdout
+                .iter()
+                .chain(&self.stderr)
+                .flat_map(LogFile::fds),
+        );
+        fds.extend(self.dev_null.iter().map(AsRawFd::as_raw_fd));
+        fds.extend(self.notify_fd.iter().map(NotifyFd::raw_fd));
+        fds
+    }
+
+    /// `chroot(root)`, then `/` inside it. No directory opened outside the jail
+    /// survives into it: the PID file's and log files' directories are let go before,
+    /// and found again from inside where the files lie in the jail.
+    fn enter_jail(&mut self, root: &Path) -> Result<(), Error> {
+        self.pid_file.iter_mut().for_each(PidFile::leave_dir);
+        self.logs_mut().for_each(LogFile::leave_dir);
+        chroot(root).map_err(|e| Error::sys(format!("chroot {}", root.display()), e))?;
+        chdir("/").map_err(|e| Error::sys("chdir / in the chroot", e))?;
+        log::debug!("chrooted to {}", root.display());
+        if let Some(pid_file) = &mut self.pid_file {
+            pid_file.reopen_dir_in_jail(root);
+        }
+        self.logs_mut().for_each(|log| log.reopen_dir_in_jail(root));
+        Ok(())
+    }
+
+    fn logs_mut(&mut self) -> impl Iterator<Item = &mut LogFile> {
+        self.stdout.iter_mut().chain(self.stderr.iter_mut())
+    }
+}
+
+/// `/dev/null`, checked to be the null device.
+fn open_dev_null() -> Result<std::os::fd::OwnedFd, Error> {
+    fs::open_dev_null()
+        .map(std::os::fd::OwnedFd::from)
+        .map_err(|r| Error::refused("/dev/null", r))
+}
+
 /// The chroot directory: absolute, existing, and only for root.
 fn jail(setting: &Sourced<PathBuf>) -> Result<PathBuf, Error> {
     let path = absolute(&setting.value);
-    check_dir("chroot", &path, &setting.origin)?;
+    check_dir("chroot", &path, None, &setting.origin)?;
     if !nix::unistd::geteuid().is_root() {
         return Err(Error::NotPermitted {
             action: format!("chroot to {}", path.display()),
@@ -101,33 +157,42 @@ fn jail(setting: &Sourced<PathBuf>) -> Result<PathBuf, Error> {
 /// The working directory, as the daemon will `chdir` to it: inside the jail it is seen
 /// from the jail's root.
 fn working_dir(setting: &Sourced<PathBuf>, jail: Option<&Path>) -> Result<PathBuf, Error> {
-    let (path, seen_from_here) = match jail {
-        Some(root) => {
-            let inside = Path::new("/").join(&setting.value);
-            let outside = root.join(inside.strip_prefix("/").unwrap_or(&inside));
-            (inside, outside)
-        }
-        None => {
-            let path = absolute(&setting.value);
-            (path.clone(), path)
-        }
+    let path = match jail {
+        Some(_) => Path::new("/").join(&setting.value),
+        None => absolute(&setting.value),
     };
-    check_dir("dir", &seen_from_here, &setting.origin)?;
+    check_dir("dir", &path, jail, &setting.origin)?;
     Ok(path)
 }
 
-fn check_dir(key: &'static str, path: &Path, origin: &Origin) -> Result<(), Error> {
-    let err = |source| Error::Directory {
-        key,
-        path: path.to_owned(),
-        origin: origin.clone(),
-        source,
+/// Checks that the directory `path` exists, walking it under the rules of
+/// [`sys::fs`](crate::sys::fs) (no other user's symlink followed), as the daemon will
+/// see it: inside `jail` if there is one.
+fn check_dir(
+    key: &'static str,
+    path: &Path,
+    jail: Option<&Path>,
+    origin: &Origin,
+) -> Result<(), Error> {
+    let opened = match jail {
+        Some(jail) => fs::open_dir_in(jail, path),
+        None => fs::open_dir(path),
     };
-    let meta = std::fs::metadata(path).map_err(err)?;
-    if !meta.is_dir() {
-        return Err(err(io::Error::from_raw_os_error(libc::ENOTDIR)));
-    }
-    Ok(())
+    opened.map(drop).map_err(|refused| {
+        let source = refused.errno().map_or_else(
+            || io::Error::other(refused.why().to_string()),
+            io::Error::from,
+        );
+        Error::Directory {
+            key,
+            path: match jail {
+                Some(jail) => jail.join(path.strip_prefix("/").unwrap_or(path)),
+                None => path.to_owned(),
+            },
+            origin: origin.clone(),
+            source,
+        }
+    })
 }
 
 /// The absolute form of `path`, against the current directory: every action (start,

@@ -1,47 +1,79 @@
-//! The readiness pipe between the daemon and the process that launched it.
+//! The readiness channel between the daemon and the process that launched it.
 //!
 //! The launcher exits 0 only once the daemon says "ready". An error message makes it
 //! print the message and exit with the code that came with it; end of file without
 //! either (the daemon died) or a timeout is a failure, never a success.
 //!
-//! Frames, daemon to launcher: `P` + pid (u32), sent right after the PID file holds
-//! the daemon's pid; `R`, ready; `E` + code (i32) + length (u32) + UTF-8 message.
+//! A Unix stream socket pair rather than a pipe, because the first frame carries a
+//! descriptor: the intermediate process, the daemon's parent, pins the daemon with a
+//! pidfd right after forking it (nobody can reap the daemon before its parent exits, so
+//! the pidfd cannot name another process) and sends it along. Whatever the launcher
+//! later does to "the daemon" (kill it when it does not get ready in time, wait for a
+//! failed one to be gone) reaches that process and no other.
+//!
+//! Frames: `P` + pid (u32, the pidfd attached where there is one), from the
+//! intermediate process; `R`, ready; `E` + code (i32) + length (u32) + UTF-8 message,
+//! at most [`MAX_MESSAGE`] bytes.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, poll};
+use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
 
-use crate::error::Error;
+use crate::error::{Error, exit};
+use crate::sys::pidfd::Process;
 use crate::sys::time::Deadline;
+
+/// The longest error message a daemon sends; a longer one is cut. A report must fit in
+/// what a launcher is willing to buffer from a process it does not trust blindly.
+pub(crate) const MAX_MESSAGE: usize = 16 * 1024;
 
 /// The daemon's end.
 #[derive(Debug)]
-pub(crate) struct Notifier(OwnedFd);
+pub(crate) struct Notifier(UnixStream);
 
 /// The launcher's end.
 #[derive(Debug)]
-pub(crate) struct Waiter(OwnedFd);
+pub(crate) struct Waiter(UnixStream);
 
-/// Creates the pipe. Both ends are close-on-exec, so a program the daemon runs does not
-/// hold the launcher open.
+/// Creates the channel. Both ends are close-on-exec, so a program the daemon runs does
+/// not hold the launcher open.
 pub(crate) fn channel() -> Result<(Waiter, Notifier), Error> {
-    let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))?;
+    let (read, write) = UnixStream::pair().map_err(|e| Error::Sys {
+        call: "socketpair".to_owned(),
+        source: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+    })?;
     Ok((Waiter(read), Notifier(write)))
 }
 
 impl Notifier {
-    pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
-        use std::os::fd::AsRawFd;
+    pub(crate) fn raw_fd(&self) -> RawFd {
         self.0.as_raw_fd()
     }
 
-    fn send(&self, mut frame: &[u8]) -> nix::Result<()> {
-        // A frame up to PIPE_BUF bytes arrives in one piece; longer ones are reassembled.
-        while !frame.is_empty() {
-            match nix::unistd::write(&self.0, frame) {
-                Ok(n) => frame = &frame[n..],
+    fn send(&self, frame: &[u8], fd: Option<BorrowedFd<'_>>) -> nix::Result<()> {
+        let fds;
+        let cmsgs: &[ControlMessage<'_>] = match &fd {
+            Some(fd) => {
+                fds = [fd.as_raw_fd()];
+                &[ControlMessage::ScmRights(&fds)]
+            }
+            None => &[],
+        };
+        let mut rest = frame;
+        let mut first = true;
+        while !rest.is_empty() {
+            let iov = [IoSlice::new(rest)];
+            // The descriptor goes with the first bytes only.
+            let with = if first { cmsgs } else { &[] };
+            match sendmsg::<()>(self.0.as_raw_fd(), &iov, with, MsgFlags::MSG_NOSIGNAL, None) {
+                Ok(n) => {
+                    rest = &rest[n..];
+                    first = false;
+                }
                 Err(nix::errno::Errno::EINTR) => {}
                 Err(e) => return Err(e),
             }
@@ -49,141 +81,177 @@ impl Notifier {
         Ok(())
     }
 
-    /// Tells the launcher the daemon's pid.
-    pub(crate) fn pid(&self, pid: u32) {
-        let mut frame = vec![b'P'];
-        frame.extend_from_slice(&pid.to_le_bytes());
+    /// Tells the launcher the daemon's pid, and hands it `pidfd` on it (the
+    /// intermediate process does, which alone can open one without a race).
+    pub(crate) fn daemon(&self, pid: u32, pidfd: Option<BorrowedFd<'_>>) {
+        let mut frame = [0u8; 5];
+        frame[0] = b'P';
+        frame[1..].copy_from_slice(&pid.to_le_bytes());
         // If the launcher is gone there is nobody to tell; the daemon goes on.
-        let _ = self.send(&frame);
+        let _ = self.send(&frame, pidfd);
     }
 
     /// Tells the launcher the daemon is ready; it exits 0.
     pub(crate) fn ready(self) {
-        let _ = self.send(b"R");
+        let _ = self.send(b"R", None);
         log::debug!("reported ready to the launching process");
     }
 
     /// Tells the launcher the daemon failed; it prints `message` and exits with `code`.
     pub(crate) fn fail(self, code: i32, message: &str) {
+        let message = cut(message, MAX_MESSAGE);
         let mut frame = vec![b'E'];
         frame.extend_from_slice(&code.to_le_bytes());
         frame.extend_from_slice(&(message.len() as u32).to_le_bytes());
         frame.extend_from_slice(message.as_bytes());
-        let _ = self.send(&frame);
+        let _ = self.send(&frame, None);
     }
 }
 
+/// `text` cut to at most `max` bytes, on a character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// What the launcher heard.
+#[derive(Debug)]
+pub(crate) struct Report {
+    pub(crate) outcome: Outcome,
+    /// The daemon's pid, once the intermediate process said it.
+    pub(crate) pid: Option<u32>,
+    /// The daemon, pinned, where there are pidfds.
+    pub(crate) process: Option<Process>,
+}
+
+/// How the start went, as far as the launcher can tell.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Report {
-    Ready {
-        pid: Option<u32>,
-    },
+pub(crate) enum Outcome {
+    Ready,
     Failed {
-        pid: Option<u32>,
         code: i32,
         message: String,
     },
     /// End of file without "ready" or an error: the daemon died.
-    Silent {
-        pid: Option<u32>,
-    },
-    TimedOut {
-        pid: Option<u32>,
-    },
+    Silent,
+    TimedOut,
 }
 
 impl Waiter {
-    /// Reads frames until "ready", an error, end of file, or `timeout`.
+    /// Reads frames until "ready", an error, end of file, or `timeout`. Whatever has
+    /// arrived is read before the deadline is checked, so a report sent in time is
+    /// never taken for a timeout.
     pub(crate) fn wait(self, timeout: Duration) -> Result<Report, Error> {
         let deadline = Deadline::after(timeout);
-        let mut buf = Vec::new();
-        let mut pid = None;
+        let mut heard = Heard::default();
         loop {
-            // Parse every complete frame in the buffer.
-            loop {
-                match parse(&buf) {
-                    Parsed::Incomplete => break,
-                    Parsed::Pid(p, used) => {
-                        pid = Some(p);
-                        buf.drain(..used);
-                    }
-                    Parsed::Ready => return Ok(Report::Ready { pid }),
-                    Parsed::Failed(code, message) => {
-                        return Ok(Report::Failed { pid, code, message });
-                    }
-                    Parsed::Garbage => {
-                        return Ok(Report::Failed {
-                            pid,
-                            code: crate::error::exit::SOFTWARE,
-                            message: "the daemon sent an unreadable start-up report".into(),
-                        });
-                    }
-                }
-            }
-            if deadline.passed() {
-                return Ok(Report::TimedOut { pid });
+            if let Some(outcome) = heard.parse() {
+                return Ok(heard.report(outcome));
             }
             let mut fds = [PollFd::new(self.0.as_fd(), PollFlags::POLLIN)];
-            match poll(&mut fds, deadline.poll_timeout()) {
-                Ok(0) => continue,
-                Ok(_) => {}
+            let ready = match poll(&mut fds, deadline.poll_timeout()) {
+                Ok(n) => n > 0,
                 Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(Error::sys("poll on the readiness pipe", e)),
+                Err(e) => return Err(Error::sys("poll on the readiness channel", e)),
+            };
+            if !ready {
+                if deadline.passed() {
+                    return Ok(heard.report(Outcome::TimedOut));
+                }
+                continue;
             }
-            let mut chunk = [0u8; 4096];
-            match nix::unistd::read(&self.0, &mut chunk) {
-                Ok(0) => {
-                    return Ok(match parse(&buf) {
-                        Parsed::Incomplete if buf.first() == Some(&b'E') => Report::Failed {
-                            pid,
-                            code: crate::error::exit::SOFTWARE,
-                            message: "the daemon failed with a truncated message".into(),
-                        },
-                        _ => Report::Silent { pid },
+            if !self.receive(&mut heard)? {
+                let outcome = heard.parse().unwrap_or_else(|| heard.at_end());
+                return Ok(heard.report(outcome));
+            }
+        }
+    }
+
+    /// Reads what is there into `heard`; `false` at end of file.
+    fn receive(&self, heard: &mut Heard) -> Result<bool, Error> {
+        let mut chunk = [0u8; 4096];
+        let mut iov = [IoSliceMut::new(&mut chunk)];
+        let mut space = nix::cmsg_space!([RawFd; 1]);
+        let msg = match recvmsg::<()>(
+            self.0.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Ok(msg) => msg,
+            Err(nix::errno::Errno::EINTR) => return Ok(true),
+            Err(e) => return Err(Error::sys("read from the readiness channel", e)),
+        };
+        let received = msg.bytes;
+        for cmsg in msg.cmsgs().map_err(|e| Error::sys("recvmsg", e))? {
+            if let ControlMessageOwned::ScmRights(fds) = cmsg {
+                for fd in fds {
+                    // SAFETY: the kernel installed this descriptor in our table for this
+                    // message; nothing else owns it.
+                    heard.pidfds.push(unsafe { OwnedFd::from_raw_fd(fd) });
+                }
+            }
+        }
+        heard.buf.extend_from_slice(&chunk[..received]);
+        Ok(received > 0)
+    }
+}
+
+/// What the launcher has read so far.
+#[derive(Debug, Default)]
+struct Heard {
+    buf: Vec<u8>,
+    pid: Option<u32>,
+    pidfds: Vec<OwnedFd>,
+}
+
+impl Heard {
+    /// Consumes every complete frame; the outcome once one decides it.
+    fn parse(&mut self) -> Option<Outcome> {
+        loop {
+            match parse(&self.buf) {
+                Parsed::Incomplete => return None,
+                Parsed::Pid(pid, used) => {
+                    self.pid = Some(pid);
+                    self.buf.drain(..used);
+                }
+                Parsed::Ready => return Some(Outcome::Ready),
+                Parsed::Failed(code, message) => return Some(Outcome::Failed { code, message }),
+                Parsed::Garbage => {
+                    return Some(Outcome::Failed {
+                        code: exit::SOFTWARE,
+                        message: "the daemon sent an unreadable start-up report".into(),
                     });
                 }
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                Err(nix::errno::Errno::EINTR) => {}
-                Err(e) => return Err(Error::sys("read from the readiness pipe", e)),
             }
         }
     }
-}
 
-/// Tells a service manager that speaks the `sd_notify` protocol (systemd's
-/// `Type=notify`, and others that set `NOTIFY_SOCKET`) that the service is ready, and
-/// which process is its main one. Does nothing when `NOTIFY_SOCKET` is unset.
-pub(crate) fn notify_service_manager(pid: u32) {
-    let Some(socket) = std::env::var_os("NOTIFY_SOCKET") else {
-        return;
-    };
-    let message = format!("READY=1\nMAINPID={pid}\n");
-    match send_notification(&socket, message.as_bytes()) {
-        Ok(()) => log::debug!("notified the service manager: ready, main pid {pid}"),
-        Err(e) => log::warn!("cannot notify the service manager at {socket:?}: {e}"),
-    }
-}
-
-fn send_notification(socket: &std::ffi::OsStr, message: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::net::UnixDatagram;
-    let sender = UnixDatagram::unbound()?;
-    match socket.as_bytes() {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        [b'@', name @ ..] => {
-            #[cfg(target_os = "android")]
-            use std::os::android::net::SocketAddrExt;
-            #[cfg(target_os = "linux")]
-            use std::os::linux::net::SocketAddrExt;
-            let address = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
-            sender.send_to_addr(message, &address)?;
-        }
-        _ => {
-            sender.send_to(message, socket)?;
+    /// The outcome of end of file with `buf` left unparsed.
+    fn at_end(&self) -> Outcome {
+        match self.buf.first() {
+            Some(b'E') => Outcome::Failed {
+                code: exit::SOFTWARE,
+                message: "the daemon failed with a truncated message".into(),
+            },
+            _ => Outcome::Silent,
         }
     }
-    Ok(())
+
+    fn report(mut self, outcome: Outcome) -> Report {
+        let process = match (self.pid, self.pidfds.pop()) {
+            (Some(pid), Some(fd)) => Some(Process::from_pidfd(pid, fd)),
+            _ => None,
+        };
+        Report {
+            outcome,
+            pid: self.pid,
+            process,
+        }
+    }
 }
 
 enum Parsed {
@@ -208,6 +276,9 @@ fn parse(buf: &[u8]) -> Parsed {
                 return Parsed::Incomplete;
             };
             let len = u32::from_le_bytes(len) as usize;
+            if len > MAX_MESSAGE {
+                return Parsed::Garbage;
+            }
             match buf.get(9..9 + len) {
                 Some(msg) => Parsed::Failed(
                     i32::from_le_bytes(code),
@@ -224,40 +295,79 @@ fn parse(buf: &[u8]) -> Parsed {
 mod tests {
     use super::*;
 
+    fn wait(waiter: Waiter, timeout: Duration) -> (Outcome, Option<u32>) {
+        let report = waiter.wait(timeout).unwrap();
+        (report.outcome, report.pid)
+    }
+
     #[test]
     fn ready_after_pid() {
         let (waiter, notifier) = channel().unwrap();
-        notifier.pid(42);
+        notifier.daemon(42, None);
         notifier.ready();
         assert_eq!(
-            waiter.wait(Duration::from_secs(5)).unwrap(),
-            Report::Ready { pid: Some(42) }
+            wait(waiter, Duration::from_secs(5)),
+            (Outcome::Ready, Some(42))
         );
+    }
+
+    #[test]
+    fn the_pidfd_arrives_with_the_pid() {
+        let (waiter, notifier) = channel().unwrap();
+        let me = Process::open(std::process::id()).unwrap();
+        notifier.daemon(std::process::id(), Some(me.as_fd()));
+        notifier.ready();
+        let report = waiter.wait(Duration::from_secs(5)).unwrap();
+        let process = report.process.expect("a pinned process");
+        assert_eq!(process.pid(), std::process::id());
+        assert!(!process.wait_exit_for(Duration::ZERO), "we are alive");
     }
 
     #[test]
     fn failure_carries_code_and_message() {
         let (waiter, notifier) = channel().unwrap();
-        notifier.pid(7);
+        notifier.daemon(7, None);
         notifier.fail(69, "bind: address in use\nsecond line");
         assert_eq!(
-            waiter.wait(Duration::from_secs(5)).unwrap(),
-            Report::Failed {
-                pid: Some(7),
-                code: 69,
-                message: "bind: address in use\nsecond line".into()
-            }
+            wait(waiter, Duration::from_secs(5)),
+            (
+                Outcome::Failed {
+                    code: 69,
+                    message: "bind: address in use\nsecond line".into()
+                },
+                Some(7)
+            )
         );
+    }
+
+    #[test]
+    fn huge_messages_are_cut() {
+        let (waiter, notifier) = channel().unwrap();
+        let sender = std::thread::spawn(move || notifier.fail(69, &"é".repeat(MAX_MESSAGE)));
+        let (outcome, _) = wait(waiter, Duration::from_secs(5));
+        sender.join().unwrap();
+        let Outcome::Failed { message, .. } = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert!(message.len() <= MAX_MESSAGE && message.len() > MAX_MESSAGE - 2);
+    }
+
+    #[test]
+    fn a_claimed_length_beyond_the_limit_is_garbage() {
+        let mut frame = vec![b'E'];
+        frame.extend_from_slice(&1i32.to_le_bytes());
+        frame.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(parse(&frame), Parsed::Garbage));
     }
 
     #[test]
     fn eof_is_silent_failure() {
         let (waiter, notifier) = channel().unwrap();
-        notifier.pid(9);
+        notifier.daemon(9, None);
         drop(notifier);
         assert_eq!(
-            waiter.wait(Duration::from_secs(5)).unwrap(),
-            Report::Silent { pid: Some(9) }
+            wait(waiter, Duration::from_secs(5)),
+            (Outcome::Silent, Some(9))
         );
     }
 
@@ -265,9 +375,20 @@ mod tests {
     fn timeout_when_nothing_comes() {
         let (waiter, notifier) = channel().unwrap();
         assert_eq!(
-            waiter.wait(Duration::from_millis(20)).unwrap(),
-            Report::TimedOut { pid: None }
+            wait(waiter, Duration::from_millis(20)),
+            (Outcome::TimedOut, None)
         );
         drop(notifier);
+    }
+
+    #[test]
+    fn a_report_sent_before_a_tiny_timeout_is_read() {
+        let (waiter, notifier) = channel().unwrap();
+        notifier.daemon(5, None);
+        notifier.ready();
+        assert_eq!(
+            wait(waiter, Duration::from_nanos(1)),
+            (Outcome::Ready, Some(5))
+        );
     }
 }

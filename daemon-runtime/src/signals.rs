@@ -12,15 +12,22 @@
 //! program holds a handle, the first signal only sets the flag and wakes the waiters;
 //! a second one ends the process at once (the "press Ctrl-C twice" convention).
 //!
+//! As PID 1 (a container without an init), a signal's default action is dropped by the
+//! kernel, so "die of the signal" cannot work: the process exits with the status a
+//! shell reports for it instead (143 for SIGTERM, 130 for SIGINT).
+//!
 //! SIGHUP: the daemon's log files are reopened at their paths (for logrotate), then
-//! the hooks registered with [`on_reload`] run on a dedicated thread.
+//! the hooks registered with [`on_reload`] run on a dedicated thread, between
+//! `RELOADING=1` and `READY=1` to a service manager (systemd's `Type=notify-reload`).
+//!
+//! Under a service manager, the first SIGTERM or SIGINT also sends it `STOPPING=1`,
+//! from the handler itself (one `send` on the already connected socket).
 
-use std::ffi::CString;
 use std::future::Future;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Mutex, Once, OnceLock};
+use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -30,7 +37,8 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 
 use crate::error::Error;
-use crate::logfile::{self, LogFile};
+use crate::logfile::{LogFile, Reopen};
+use crate::sys::fd;
 use crate::sys::time::Deadline;
 
 static SHUTDOWN: AtomicBool = AtomicBool::new(false);
@@ -39,6 +47,8 @@ static SHUTDOWN_SIGNAL: AtomicI32 = AtomicI32::new(0);
 static GRACEFUL: AtomicBool = AtomicBool::new(false);
 static PIPES: OnceLock<Pipes> = OnceLock::new();
 static LOGS: OnceLock<LogPaths> = OnceLock::new();
+/// The service manager's socket (`-1`: none), for `STOPPING=1` from the handler.
+static MANAGER_FD: AtomicI32 = AtomicI32::new(-1);
 
 struct Pipes {
     /// Readable once shutdown was requested; never drained, so it stays readable.
@@ -49,19 +59,22 @@ struct Pipes {
     reload_write: OwnedFd,
 }
 
-/// The daemon's log files, reopened on SIGHUP by name in their directories (opened
-/// before any chroot, so this works inside one too).
+/// The daemon's log files, reopened on SIGHUP by name in their directories.
 struct LogPaths {
-    stdout: Option<(OwnedFd, CString)>,
-    stderr: Option<(OwnedFd, CString)>,
+    stdout: Option<Reopen>,
+    stderr: Option<Reopen>,
 }
 
 fn pipes() -> Result<&'static Pipes, Error> {
     if let Some(p) = PIPES.get() {
         return Ok(p);
     }
+    // Above the numbers a program's own files get: a descriptor the program closes
+    // late (one the daemon's close-all freed) cannot hit these.
     let pipe = || {
-        nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK).map_err(|e| Error::sys("pipe", e))
+        nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+            .map(|(read, write)| (fd::raise(read), fd::raise(write)))
+            .map_err(|e| Error::sys("pipe", e))
     };
     let (shutdown_read, shutdown_write) = pipe()?;
     let (reload_read, reload_write) = pipe()?;
@@ -78,10 +91,9 @@ fn pipes() -> Result<&'static Pipes, Error> {
 /// Remembers the log files (each as its directory and name) so SIGHUP can reopen
 /// them. Called once, by the daemon, once they are on descriptors 1 and 2.
 pub(crate) fn set_log_files(stdout: Option<LogFile>, stderr: Option<LogFile>) {
-    let by_name = |log: LogFile| (log.dir, log.name);
     let _ = LOGS.set(LogPaths {
-        stdout: stdout.map(by_name),
-        stderr: stderr.map(by_name),
+        stdout: stdout.and_then(LogFile::into_reopen),
+        stderr: stderr.and_then(LogFile::into_reopen),
     });
 }
 
@@ -98,10 +110,21 @@ pub(crate) fn fds() -> Vec<std::os::fd::RawFd> {
     })
 }
 
+/// Creates the pipes the handlers write to: before the fork, so that the daemon keeps
+/// them with the descriptors it inherits rather than making them afterwards.
+pub(crate) fn prepare() -> Result<(), Error> {
+    pipes().map(drop)
+}
+
 /// Installs the SIGTERM, SIGINT and SIGHUP handlers. Safe to call again (the daemon
-/// resets every disposition after the fork and then calls this).
+/// resets every disposition after the fork and then calls this). Under a service
+/// manager, also starts the reload thread, which tells it when a reload is done.
 pub(crate) fn install() -> Result<(), Error> {
     pipes()?;
+    if let Some(&fd) = crate::notify::raw_fds().first() {
+        MANAGER_FD.store(fd, Ordering::SeqCst);
+        start_reload_thread();
+    }
     let mut mask = SigSet::empty();
     for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
         mask.add(s);
@@ -124,29 +147,62 @@ pub(crate) fn install() -> Result<(), Error> {
 
 extern "C" fn on_terminate(signo: libc::c_int) {
     let saved = Errno::last_raw();
+    let first = !STOPPING.swap(true, Ordering::SeqCst);
+    if first {
+        tell_manager(b"STOPPING=1");
+    }
     if GRACEFUL.load(Ordering::SeqCst) && !SHUTDOWN.swap(true, Ordering::SeqCst) {
         SHUTDOWN_SIGNAL.store(signo, Ordering::SeqCst);
         wake_shutdown_waiters();
     } else {
         crate::pidfile::remove_active();
-        // Die of this very signal, as whoever sent it expects: back to the default
-        // action, and raise it; it stays pending until this handler returns.
-        // SAFETY: installing SIG_DFL runs no code of ours; signal(2) is async-signal-safe.
-        unsafe { libc::signal(signo, libc::SIG_DFL) };
-        // SAFETY: raise(3) is async-signal-safe.
-        unsafe { libc::raise(signo) };
+        die_of(signo);
     }
     Errno::set_raw(saved);
+}
+
+/// `STOPPING=1` went out already.
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// Sends `message` to the service manager, if there is one: one `send` on a socket
+/// connected at start, so async-signal-safe; never blocks.
+fn tell_manager(message: &[u8]) {
+    let fd = MANAGER_FD.load(Ordering::SeqCst);
+    if fd >= 0 {
+        // SAFETY: send(2) reads `message.len()` bytes from a live slice; `fd` is the
+        // runtime's datagram socket, open for the life of the process.
+        unsafe {
+            libc::send(
+                fd,
+                message.as_ptr().cast(),
+                message.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
+    }
+}
+
+/// Ends the process as `signo` would: its default action, raised again (pending until
+/// the handler returns). As PID 1 the kernel drops a default action, so the process
+/// exits with the status a shell shows for the signal, 128 + its number.
+fn die_of(signo: libc::c_int) {
+    if std::process::id() == 1 {
+        crate::sys::process::exit_now(128 + signo);
+    }
+    // SAFETY: installing SIG_DFL runs no code of ours; signal(2) is async-signal-safe.
+    unsafe { libc::signal(signo, libc::SIG_DFL) };
+    // SAFETY: raise(3) is async-signal-safe.
+    unsafe { libc::raise(signo) };
 }
 
 extern "C" fn on_hangup(_: libc::c_int) {
     let saved = Errno::last_raw();
     if let Some(logs) = LOGS.get() {
-        if let Some((dir, name)) = &logs.stdout {
-            reopen(dir, name, libc::STDOUT_FILENO);
+        if let Some(log) = &logs.stdout {
+            reopen(log, libc::STDOUT_FILENO);
         }
-        if let Some((dir, name)) = &logs.stderr {
-            reopen(dir, name, libc::STDERR_FILENO);
+        if let Some(log) = &logs.stderr {
+            reopen(log, libc::STDERR_FILENO);
         }
     }
     if let Some(p) = PIPES.get() {
@@ -156,11 +212,11 @@ extern "C" fn on_hangup(_: libc::c_int) {
     Errno::set_raw(saved);
 }
 
-/// Reopens a log file by name in its directory onto `target` (1 or 2); on failure the
+/// Reopens a log file by name in its directory onto `target` (1 or 2), with the checks
+/// it was first opened with (a symlink planted at the name is refused); on failure the
 /// old file stays.
-fn reopen(dir: &OwnedFd, name: &CString, target: libc::c_int) {
-    // The daemon already runs as its user: a file it creates is that user's.
-    let Ok(fd) = logfile::open_in(dir.as_fd(), name, None) else {
+fn reopen(log: &Reopen, target: libc::c_int) {
+    let Ok(fd) = crate::sys::fs::reopen_at(log.dir.as_fd(), &log.name, &log.how) else {
         return;
     };
     let _ = if target == libc::STDOUT_FILENO {
@@ -336,19 +392,25 @@ fn start_waker_thread() {
     });
 }
 
-type Hook = Box<dyn Fn() + Send + Sync + 'static>;
+type Hook = Arc<dyn Fn() + Send + Sync + 'static>;
 static HOOKS: Mutex<Vec<Hook>> = Mutex::new(Vec::new());
 
 /// Registers `hook` to run after each SIGHUP, once the log files were reopened.
 ///
 /// Hooks run one after another on a thread of the runtime's (started by the first
-/// call), never inside the signal handler, so they may lock, allocate and log. Several
-/// SIGHUPs arriving while the hooks run are folded into one more run.
+/// call), never inside the signal handler, so they may lock, allocate, log, and register
+/// more hooks (which run from the next reload on). Several SIGHUPs arriving while the
+/// hooks run are folded into one more run. Under a service manager, `RELOADING=1` goes
+/// out before the hooks run and `READY=1` after.
 pub fn on_reload(hook: impl Fn() + Send + Sync + 'static) {
     HOOKS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .push(Box::new(hook));
+        .push(Arc::new(hook));
+    start_reload_thread();
+}
+
+fn start_reload_thread() {
     static STARTED: Once = Once::new();
     STARTED.call_once(|| {
         let pipes = pipes().expect("cannot create the reload pipe");
@@ -378,10 +440,19 @@ fn reload_loop(pipes: &'static Pipes) {
             drained = true;
         }
         if drained {
-            log::debug!("SIGHUP: running reload hooks");
-            for hook in HOOKS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-                hook();
-            }
+            reload();
         }
     }
+}
+
+/// One reload: the manager told, the hooks run (a snapshot: a hook may register more),
+/// the manager told it is done.
+fn reload() {
+    let _ = crate::notify::reloading();
+    log::debug!("SIGHUP: running reload hooks");
+    let hooks: Vec<Hook> = HOOKS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for hook in &hooks {
+        hook();
+    }
+    let _ = crate::notify::ready(None);
 }

@@ -28,13 +28,11 @@ use daemon_tests::managers::{
 };
 use daemon_tests::{Killer, ProcInfo, code, read_pid_file, wait_exit};
 
-/// A PID 1 that never took the shutdown handle ignores SIGTERM today: the runtime's
-/// default handler re-raises the signal with the default action, which the kernel
-/// drops for a PID namespace's init, so `docker stop` has to SIGKILL it (exit 137,
-/// not 143). Being fixed in the runtime: set this to `None` then, and the scenario
-/// must pass.
-const PID1_DEFAULT_SIGTERM_BUG: Option<&str> =
-    Some("a PID 1 that never took the shutdown handle ignores SIGTERM (exit 137)");
+/// A PID 1 that never took the shutdown handle used to ignore SIGTERM: the default
+/// handler re-raised the signal with the default action, which the kernel drops for a
+/// PID namespace's init (exit 137 after `docker stop`'s SIGKILL). The runtime now exits
+/// with 128 + the signal there; a known failure would be named here.
+const PID1_DEFAULT_SIGTERM_BUG: Option<&str> = None;
 
 fn main() -> ExitCode {
     let hello = PathBuf::from(env!("CARGO_BIN_EXE_hello"));

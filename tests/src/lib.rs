@@ -230,9 +230,13 @@ pub fn read_pid_file(path: &Path) -> Option<u32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
-/// Whether some process holds the `flock` lock of the file at `path`.
+/// Whether some process holds the lock of the PID file at `path`: the `flock` lock of
+/// its lock file, `<path>.lock` (the runtime locks a file only root and the daemon's
+/// launching user can open, so that nobody else can take the lock).
 pub fn is_locked(path: &Path) -> bool {
-    let Ok(file) = File::open(path) else {
+    let mut lock = path.as_os_str().to_owned();
+    lock.push(".lock");
+    let Ok(file) = File::open(&lock) else {
         return false;
     };
     match file.try_lock_shared() {

@@ -138,8 +138,8 @@ fn status_in_each_of_its_four_states() {
     assert_eq!(
         text(&out.stdout).trim_end(),
         format!(
-            "cannot tell whether probe runs: cannot read PID file {}: Permission denied (os \
-             error 13)",
+            "cannot tell whether probe runs: cannot open PID file {}: opening it failed: \
+             EACCES: Permission denied",
             path.display()
         )
     );
@@ -266,19 +266,25 @@ fn locked_file_naming_a_process_that_does_not_hold_it_is_refused() {
     let (sleeper, _killer) = stranger();
     std::fs::write(&path, format!("{}\n", sleeper.id())).unwrap();
     // Someone (this test) holds the lock, but the pid in the file is another process.
-    let holder = std::fs::File::open(&path).unwrap();
+    let mut lock = path.clone().into_os_string();
+    lock.push(".lock");
+    let holder = std::fs::File::create(&lock).unwrap();
     holder.lock().unwrap();
 
     let out = run(probe(&scratch).arg("--stop"));
     expect_code(&out, 1);
-    assert_eq!(
-        text(&out.stderr).trim_end(),
-        format!(
-            "cannot stop probe: PID file {} names pid {}, but that process does not hold the \
-             file; refusing to signal it",
-            path.display(),
-            sleeper.id()
-        )
+    let stderr = text(&out.stderr);
+    let expected = format!(
+        "cannot stop probe: PID file {} names pid {}, but that process does not hold its lock \
+         (pid {} ",
+        path.display(),
+        sleeper.id(),
+        std::process::id()
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
+    assert!(
+        stderr.trim_end().ends_with("does); refusing to signal it"),
+        "{stderr}"
     );
     assert!(is_alive(sleeper.id()));
     let out = run(probe(&scratch).arg("--status"));
@@ -335,9 +341,10 @@ fn reload_reopens_the_log_inside_a_chroot() {
     let (uid, gid) = daemon_tests::nobody();
     let scratch = Scratch::new("reload-chroot");
     let jail = scratch.join("jail");
-    let logs = scratch.join("logs");
-    std::fs::create_dir(&jail).unwrap();
-    std::fs::create_dir(&logs).unwrap();
+    // The logs inside the jail: no directory outside it is kept open (it would be a way
+    // out), so a log file outside the jail cannot be found again from in there.
+    let logs = jail.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
     // As a logrotate setup would have it: the daemon's user owns its log directory.
     std::os::unix::fs::chown(&logs, Some(uid), Some(gid)).unwrap();
     // The hook writes to the FIFO by its path inside the jail.
@@ -361,7 +368,7 @@ fn reload_reopens_the_log_inside_a_chroot() {
         .read_line(&mut note)
         .unwrap();
     assert_eq!(note.trim_end(), "reloaded 1");
-    // The log's path is outside the jail, yet it was reopened there.
+    // The log was given by its path outside, and reopened by its path inside.
     let fresh = std::fs::read_to_string(&log).expect("the log was reopened");
     assert!(fresh.contains("reloaded 1"), "{fresh}");
     assert!(is_alive(daemon.pid));

@@ -201,13 +201,15 @@ fn leaked_descriptor_is_closed_and_kept_one_stays() {
         targets.contains(&kept.as_str()),
         "kept fd was closed: {targets:?}"
     );
-    // Everything else is accounted for: stdio, the PID file and its directory, the
-    // signal self-pipes.
+    // Everything else is accounted for: stdio, the PID file, its lock and its directory,
+    // the signal self-pipes.
     let pid_file = pid_file(&scratch).display().to_string();
+    let lock = format!("{pid_file}.lock");
     let dir = scratch.marker();
     for (fd, target) in &info.fds {
         let known = *fd <= 2
             || *target == pid_file
+            || *target == lock
             || *target == dir
             || *target == kept
             || target.starts_with("pipe:");

@@ -29,10 +29,7 @@ fn foreground_program_reports_ready_with_its_pid() {
         .spawn()
         .unwrap();
     let killer = Killer::new(child.id());
-    assert_eq!(
-        receive(&socket),
-        format!("READY=1\nMAINPID={}\n", child.id())
-    );
+    assert_eq!(receive(&socket), format!("READY=1\nMAINPID={}", child.id()));
     drop(killer);
     child.wait().unwrap();
 }
@@ -52,10 +49,7 @@ fn detached_daemon_reports_its_own_pid_on_an_abstract_socket() {
             .arg("--daemon")
             .env("NOTIFY_SOCKET", format!("@{name}")),
     );
-    assert_eq!(
-        receive(&socket),
-        format!("READY=1\nMAINPID={}\n", daemon.pid)
-    );
+    assert_eq!(receive(&socket), format!("READY=1\nMAINPID={}", daemon.pid));
 }
 
 #[test]
@@ -87,10 +81,7 @@ fn manual_readiness_waits_for_the_program() {
     socket.set_nonblocking(false).unwrap();
     use std::io::Write;
     go.write_all(b"!").unwrap();
-    assert_eq!(
-        receive(&socket),
-        format!("READY=1\nMAINPID={}\n", child.id())
-    );
+    assert_eq!(receive(&socket), format!("READY=1\nMAINPID={}", child.id()));
     drop(killer);
     child.wait().unwrap();
 }

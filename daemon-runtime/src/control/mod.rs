@@ -8,10 +8,10 @@
 //! polling the pidfd instead of sleeping. Elsewhere, the check and `kill` are done
 //! back to back and the exit is awaited on the PID file's lock.
 
+pub(crate) mod restart;
 mod status;
 mod stop;
 
-use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,11 +22,12 @@ pub use status::{Status, status};
 pub use stop::{Stopped, stop};
 
 use crate::cli::Action;
-use crate::error::{Error, exit};
-use crate::pidfile::{self, LockState, Observed};
+use crate::error::{Error, Holder, exit};
+use crate::pidfile::{self, Lock, LockState, Observed};
 use crate::plan::absolute;
 use crate::settings::Settings;
 use crate::sys::pidfd::Process;
+use crate::sys::procfs::FileId;
 use crate::sys::time::Deadline;
 
 /// What a control action works on: the daemon's name, its PID file, its stop timeout.
@@ -140,8 +141,8 @@ pub(crate) fn control_error(
 struct Pinned {
     pid: u32,
     process: Process,
-    /// The PID file, held open: without pidfds, its lock tells when the daemon is gone.
-    file: File,
+    /// The lock file: without pidfds, its lock tells when the daemon is gone.
+    lock: Lock,
 }
 
 impl Pinned {
@@ -150,13 +151,16 @@ impl Pinned {
         if self.process.is_pinned() {
             return self.process.wait_exit(deadline);
         }
-        pidfile::wait_unlocked(&self.file, deadline)
+        self.lock
+            .file
+            .as_ref()
+            .is_some_and(|lock| pidfile::wait_unlocked(lock, deadline))
     }
 }
 
 /// A PID file that no daemon holds.
 struct Stale {
-    file: File,
+    id: FileId,
     pid: Option<u32>,
 }
 
@@ -176,18 +180,18 @@ enum Look {
 
 /// Why the daemon cannot be pinned.
 enum Refusal {
-    Unreadable(io::Error),
+    Unreadable(Error),
     NoPid,
     Gone(u32),
     Unreachable(u32, io::Error),
-    NotHolder(u32),
+    NotHolder(u32, Holder),
 }
 
 impl Refusal {
     fn into_error(self, name: &str, action: &'static str, path: &Path) -> Error {
         let path = path.display();
         let (message, source) = match self {
-            Refusal::Unreadable(e) => (format!("cannot read PID file {path}: {e}"), Some(e)),
+            Refusal::Unreadable(e) => return e,
             Refusal::NoPid => (format!("PID file {path} is locked but names no pid"), None),
             Refusal::Gone(pid) => (
                 format!(
@@ -197,10 +201,10 @@ impl Refusal {
                 None,
             ),
             Refusal::Unreachable(pid, e) => (format!("cannot reach pid {pid}: {e}"), Some(e)),
-            Refusal::NotHolder(pid) => (
+            Refusal::NotHolder(pid, holder) => (
                 format!(
-                    "PID file {path} names pid {pid}, but that process does not hold the \
-                     file; refusing to signal it"
+                    "PID file {path} names pid {pid}, but that process does not hold its lock \
+                     ({holder} does); refusing to signal it"
                 ),
                 None,
             ),
@@ -228,40 +232,49 @@ fn find(name: &str, action: &'static str, path: &Path) -> Result<Found, Error> {
 
 /// One look at the PID file.
 fn look(path: &Path) -> Result<Look, Refusal> {
-    let (file, pid) = match pidfile::observe(path).map_err(Refusal::Unreadable)? {
+    let (lock, pid) = match pidfile::observe(path).map_err(Refusal::Unreadable)? {
         Observed::Missing => return Ok(Look::Settled(Found::NotRunning { stale: None })),
-        Observed::Free { file, pid } => {
-            let stale = Some(Stale { file, pid });
+        Observed::Free { stale, pid } => {
+            let stale = Some(Stale { id: stale, pid });
             return Ok(Look::Settled(Found::NotRunning { stale }));
         }
         Observed::Locked { pid: None, .. } => return Ok(Look::NoPidYet),
         Observed::Locked {
-            file,
+            lock,
             pid: Some(pid),
-        } => (file, pid),
+        } => (lock, pid),
     };
     // Pin the process first, then check it is the lock holder: whatever the checks see
     // is then true of the process the handle refers to.
     let process = match Process::open(pid) {
         Ok(process) => process,
         Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
-            return released_or(&file, Refusal::Gone(pid));
+            return released_or(&lock, Refusal::Gone(pid));
         }
         Err(e) => return Err(Refusal::Unreachable(pid, e)),
     };
-    if pidfile::holds_open(pid, &file) == Some(false) {
-        return released_or(&file, Refusal::NotHolder(pid));
+    match pidfile::holder_of(Some(pid), lock.id) {
+        Holder::Daemon(holder) if holder == pid => {}
+        holder => return released_or(&lock, Refusal::NotHolder(pid, holder)),
     }
-    if pidfile::lock_state(&file).map_err(Refusal::Unreadable)? == LockState::Free {
+    if !held(&lock) {
         return Ok(Look::Again);
     }
-    Ok(Look::Settled(Found::Running(Pinned { pid, process, file })))
+    Ok(Look::Settled(Found::Running(Pinned { pid, process, lock })))
+}
+
+/// Whether the lock is still held; `/proc/locks` says where the file cannot be opened.
+fn held(lock: &Lock) -> bool {
+    match &lock.file {
+        Some(file) => pidfile::lock_state(file).is_ok_and(|s| s == LockState::Held),
+        None => !crate::sys::procfs::lock_takers(lock.id).is_empty(),
+    }
 }
 
 /// "Look again" if the daemon released the lock meanwhile (it exited), else `refusal`.
-fn released_or(file: &File, refusal: Refusal) -> Result<Look, Refusal> {
-    match pidfile::lock_state(file).map_err(Refusal::Unreadable)? {
-        LockState::Free => Ok(Look::Again),
-        LockState::Held => Err(refusal),
+fn released_or(lock: &Lock, refusal: Refusal) -> Result<Look, Refusal> {
+    match held(lock) {
+        false => Ok(Look::Again),
+        true => Err(refusal),
     }
 }

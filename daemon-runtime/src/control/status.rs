@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::Path;
 
+use crate::error::Holder;
 use crate::pidfile::{self, Observed};
 
 /// What `status` found, with the LSB init-script exit codes.
@@ -75,35 +76,44 @@ impl fmt::Display for Described<'_> {
     }
 }
 
-/// Tells whether the daemon whose PID file is `path` runs.
+/// Tells whether the daemon whose PID file is `path` runs: "running" only for the live
+/// process the PID file names that holds its lock.
 pub fn status(path: &Path) -> Status {
+    let unknown = |reason: String| Status::Unknown { reason };
     match pidfile::observe(path) {
-        Err(e) => Status::Unknown {
-            reason: format!("cannot read PID file {}: {e}", path.display()),
-        },
+        Err(e) => unknown(e.to_string()),
         Ok(Observed::Missing) => Status::NotRunning,
-        Ok(Observed::Free { pid: None, .. }) => {
-            // An empty file is what a daemon leaves when it may not unlink it.
-            Status::NotRunning
-        }
+        // An empty file is what a daemon leaves when it may not unlink it.
+        Ok(Observed::Free { pid: None, .. }) => Status::NotRunning,
         Ok(Observed::Free { pid, .. }) => Status::Stale { pid },
-        Ok(Observed::Locked { pid: None, .. }) => Status::Unknown {
-            reason: format!(
+        Ok(Observed::Locked { lock, pid }) => match (pidfile::holder_of(pid, lock.id), pid) {
+            (Holder::Daemon(holder), Some(named)) if holder == named => {
+                Status::Running { pid: holder }
+            }
+            (Holder::Daemon(holder), _) => unknown(format!(
+                "PID file {} is locked by pid {holder}, which is starting and has not \
+                 written its pid yet",
+                path.display()
+            )),
+            (holder @ Holder::Other { .. }, _) => unknown(format!(
+                "the lock of PID file {} is held by {holder}, which is not the pid the file \
+                 names{}",
+                path.display(),
+                named(pid)
+            )),
+            (Holder::Unknown, Some(pid)) => unknown(format!(
+                "PID file {} is locked, but pid {pid}, which it names, is not running",
+                path.display()
+            )),
+            (_, None) => unknown(format!(
                 "PID file {} is locked but names no pid yet (starting up?)",
                 path.display()
-            ),
-        },
-        Ok(Observed::Locked {
-            pid: Some(pid),
-            file,
-        }) => match pidfile::holds_open(pid, &file) {
-            Some(false) => Status::Unknown {
-                reason: format!(
-                    "PID file {} is locked, but pid {pid} which it names does not hold it",
-                    path.display()
-                ),
-            },
-            _ => Status::Running { pid },
+            )),
         },
     }
+}
+
+/// ` (N)`, or nothing.
+fn named(pid: Option<u32>) -> String {
+    pid.map(|pid| format!(" ({pid})")).unwrap_or_default()
 }

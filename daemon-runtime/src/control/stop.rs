@@ -76,17 +76,11 @@ impl fmt::Display for Described<'_> {
 /// SIGKILL; afterwards the PID file is gone. Stopping a daemon that is not running
 /// succeeds (and removes a stale PID file).
 pub fn stop(name: &str, path: &Path, timeout: Duration) -> Result<Stopped, Error> {
-    let error = |message: String, source| control_error("stop", name, message, source);
     let daemon = match find(name, "stop", path)? {
         Found::Running(daemon) => daemon,
         Found::NotRunning { stale: None } => return Ok(Stopped::NotRunning),
         Found::NotRunning { stale: Some(stale) } => {
-            let removed = pidfile::remove_stale(path, &stale.file).map_err(|e| {
-                error(
-                    format!("cannot remove stale PID file {}: {e}", path.display()),
-                    Some(e),
-                )
-            })?;
+            let removed = pidfile::remove_stale(path, stale.id)?;
             return Ok(match removed {
                 true => Stopped::RemovedStale { pid: stale.pid },
                 false => Stopped::NotRunning,
@@ -135,34 +129,26 @@ fn terminate(name: &str, daemon: &Pinned, timeout: Duration) -> Result<bool, Err
 /// A daemon that exits cleanly removes its own file; one killed leaves it behind.
 fn remove_leftover(name: &str, path: &Path, daemon: &Pinned) -> Result<(), Error> {
     let pid = daemon.pid;
-    let error = |message: String, source| control_error("stop", name, message, source);
-    match pidfile::observe(path) {
-        Ok(Observed::Missing) => Ok(()),
-        Ok(Observed::Free { file, .. }) => {
-            pidfile::remove_stale(path, &file).map(drop).map_err(|e| {
-                error(
-                    format!(
-                        "stopped pid {pid}, but cannot remove PID file {}: {e}",
-                        path.display()
-                    ),
-                    Some(e),
-                )
-            })
+    match pidfile::observe(path)? {
+        Observed::Missing => Ok(()),
+        Observed::Free { stale, .. } => pidfile::remove_stale(path, stale).map(drop),
+        // A new daemon started since ours exited (a concurrent start): its file, not ours.
+        Observed::Locked { pid: other, .. } if other != Some(pid) => {
+            log::debug!(
+                "pid {pid} exited; a new daemon holds {} now",
+                path.display()
+            );
+            Ok(())
         }
-        Ok(Observed::Locked { .. }) => Err(error(
+        Observed::Locked { .. } => Err(control_error(
+            "stop",
+            name,
             format!(
                 "pid {pid} exited, but PID file {} is still locked by another process \
                  (a child of the daemon?)",
                 path.display()
             ),
             None,
-        )),
-        Err(e) => Err(error(
-            format!(
-                "stopped pid {pid}, but cannot check PID file {}: {e}",
-                path.display()
-            ),
-            Some(e),
         )),
     }
 }

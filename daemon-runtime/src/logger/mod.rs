@@ -70,6 +70,7 @@ mod fd;
 mod file;
 mod filter;
 mod journal;
+pub(crate) mod setup;
 mod socket;
 mod stderr;
 mod syslog;

@@ -40,3 +40,46 @@ fn close_range(first: RawFd, last: RawFd) {
         unsafe { libc::close(fd) };
     }
 }
+
+/// The lowest number the runtime's own descriptors get when it makes them late (after
+/// the daemon's close-all): half the soft limit on open files, at most 256. A program's
+/// files get the lowest free numbers, so a descriptor the program closes late (a `File`
+/// it opened before the start and drops afterwards, whose number the close-all freed)
+/// never hits one of the runtime's.
+fn floor() -> RawFd {
+    use nix::sys::resource::{Resource, getrlimit};
+    let soft = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft);
+    let half = RawFd::try_from(soft / 2).unwrap_or(RawFd::MAX);
+    half.clamp(3, 256)
+}
+
+/// Moves `fd` to a number at or above [`floor`], close-on-exec; where that fails (no
+/// free number there), it stays where it is.
+pub(crate) fn raise(fd: std::os::fd::OwnedFd) -> std::os::fd::OwnedFd {
+    use nix::fcntl::{FcntlArg, fcntl};
+    use std::os::fd::FromRawFd;
+    if std::os::fd::AsRawFd::as_raw_fd(&fd) >= floor() {
+        return fd;
+    }
+    match fcntl(&fd, FcntlArg::F_DUPFD_CLOEXEC(floor())) {
+        // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
+        Ok(raised) => unsafe { std::os::fd::OwnedFd::from_raw_fd(raised) },
+        Err(_) => fd,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd;
+
+    use super::*;
+
+    #[test]
+    fn raised_descriptors_are_above_the_floor_and_close_on_exec() {
+        let file = std::fs::File::open("/dev/null").unwrap();
+        let raised = raise(std::os::fd::OwnedFd::from(file));
+        assert!(raised.as_raw_fd() >= floor());
+        let flags = nix::fcntl::fcntl(&raised, nix::fcntl::FcntlArg::F_GETFD).unwrap();
+        assert_ne!(flags & libc::FD_CLOEXEC, 0);
+    }
+}

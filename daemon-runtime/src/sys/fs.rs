@@ -532,15 +532,40 @@ impl fmt::Display for Rule {
 
 impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verb = if self.reason.is_refusal() {
+        write!(f, "{} {}: {}", self.verb(), self.path.display(), self.why())
+    }
+}
+
+impl Refused {
+    /// `refusing` for a policy refusal, `cannot open` for a file that is not there or
+    /// cannot be reached.
+    pub(crate) fn verb(&self) -> &'static str {
+        if self.reason.is_refusal() {
             "refusing"
         } else {
             "cannot open"
-        };
-        write!(f, "{verb} {}: ", self.path.display())?;
-        match self.reason.describe_file(f) {
+        }
+    }
+
+    /// Whether this is a policy refusal rather than a file that cannot be opened.
+    pub(crate) fn is_refusal(&self) -> bool {
+        self.reason.is_refusal()
+    }
+
+    /// What is wrong, without the path: `it is a FIFO (named pipe), not a regular file`.
+    pub(crate) fn why(&self) -> impl fmt::Display + '_ {
+        Why(self)
+    }
+}
+
+/// The part of a [`Refused`] message after the path.
+struct Why<'a>(&'a Refused);
+
+impl fmt::Display for Why<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.reason.describe_file(f) {
             Some(done) => done,
-            None => self.describe_walk(f),
+            None => self.0.describe_walk(f),
         }
     }
 }
@@ -1021,6 +1046,55 @@ impl Parent {
         open_existing_at(self.dir(), &self.name, access, check)
             .map(|(fd, _)| File::from(fd))
             .map_err(|f| self.refused(f))
+    }
+
+    /// The same directory, with `name` in it instead: a file beside this one (the PID
+    /// file's lock). The directory descriptor is duplicated, close-on-exec.
+    pub(crate) fn sibling(&self, name: CString) -> Result<Parent, Refused> {
+        let fd = self.dir.fd.try_clone().map_err(|e| {
+            self.refused(Fault::Sys {
+                op: Op::Open,
+                errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EMFILE)),
+            })
+        })?;
+        let path = self.path.with_file_name(OsStr::from_bytes(name.to_bytes()));
+        Ok(Parent {
+            dir: Dir {
+                fd,
+                stat: self.dir.stat,
+                path: self.dir.path.clone(),
+            },
+            name,
+            path,
+            euid: self.euid,
+        })
+    }
+
+    /// Opens the existing file to read what it says (the PID file, for `--status`):
+    /// a regular file reached without a symlink at its name, opened non-blocking so
+    /// that a FIFO planted there cannot hang the caller. Any owner: only reading.
+    pub(crate) fn open_to_read(&self) -> Result<(File, FileStat), Refused> {
+        let check = |st: &FileStat| readable(st, &Ownership::Unchecked);
+        open_existing_at(self.dir(), &self.name, Access::Read, check)
+            .map(|(fd, st)| (File::from(fd), st))
+            .map_err(|f| self.refused(f))
+    }
+
+    /// The file's status, without following a symlink at its name; `None` if it is
+    /// not there.
+    pub(crate) fn stat(&self) -> Result<Option<FileStat>, Refused> {
+        match fstatat(
+            self.dir(),
+            self.name.as_c_str(),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        ) {
+            Ok(st) => Ok(Some(st)),
+            Err(Errno::ENOENT) => Ok(None),
+            Err(errno) => Err(self.refused(Fault::Sys {
+                op: Op::Inspect,
+                errno,
+            })),
+        }
     }
 
     /// Removes the file if its name still refers to the inode `file` holds: a PID file

@@ -3,8 +3,10 @@
 
 pub(crate) mod fd;
 pub(crate) mod fs;
+pub(crate) mod hardening;
 pub(crate) mod pidfd;
 pub(crate) mod process;
+pub(crate) mod procfs;
 pub(crate) mod signal;
 pub(crate) mod stdio;
 pub(crate) mod time;

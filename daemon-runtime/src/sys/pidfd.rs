@@ -41,6 +41,15 @@ impl Process {
         }
     }
 
+    /// The process a pidfd received from elsewhere refers to (the readiness channel's
+    /// first frame), `pid` being its pid.
+    pub(crate) fn from_pidfd(pid: u32, pidfd: OwnedFd) -> Process {
+        Process {
+            pid,
+            pidfd: Some(pidfd),
+        }
+    }
+
     /// The pid.
     pub fn pid(&self) -> u32 {
         self.pid

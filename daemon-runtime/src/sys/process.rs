@@ -56,6 +56,22 @@ pub(crate) fn ensure_single_threaded() -> Result<SingleThreaded, Error> {
     }
 }
 
+impl SingleThreaded {
+    /// Removes `name` from the environment: sound because no other thread can be
+    /// reading it (`std::env::remove_var` is unsafe for that reason alone).
+    pub(crate) fn remove_var(&self, name: &str) {
+        // SAFETY: this process has one thread (the token proves it), so nothing reads or
+        // writes the environment meanwhile.
+        unsafe { std::env::remove_var(name) };
+    }
+}
+
+/// The token, if the process has exactly one thread now; `None` if it has more, or if
+/// they cannot be counted.
+pub(crate) fn single_threaded() -> Option<SingleThreaded> {
+    (thread_count() == Some(1)).then_some(SingleThreaded(()))
+}
+
 /// What [`fork`] returned in this process.
 pub(crate) enum Forked {
     Parent(Pid),

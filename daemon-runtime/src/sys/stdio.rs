@@ -4,22 +4,9 @@ use std::fs::File;
 use std::os::fd::OwnedFd;
 
 use nix::errno::Errno;
-use nix::fcntl::{OFlag, open};
-use nix::sys::stat::Mode;
 use nix::unistd::{dup2_stderr, dup2_stdin, dup2_stdout};
 
 use crate::error::Error;
-
-/// Opens `/dev/null` for [`redirect_stdio`]; done before any `chroot`, since a jail
-/// rarely has a `/dev`.
-pub(crate) fn open_dev_null() -> Result<OwnedFd, Error> {
-    open(
-        "/dev/null",
-        OFlag::O_RDWR | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
-        Mode::empty(),
-    )
-    .map_err(|e| Error::sys("open /dev/null", e))
-}
 
 /// Points stdin at `/dev/null`, and stdout and stderr at the given log files or
 /// `/dev/null`, with `dup2` so that descriptors 0-2 are never left closed for some

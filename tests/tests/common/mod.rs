@@ -8,10 +8,13 @@ use std::process::{Command, Output};
 use daemon_tests::{Killer, Scratch, expect_code, read_pid_file, run};
 
 /// The probe binary, with its PID file in `scratch` and the scratch path in its
-/// command line (so strays can be found).
+/// command line (so strays can be found). Its log goes nowhere unless a test says
+/// otherwise (`--log-target`): this machine has no syslog, and a detached daemon with
+/// none warns about it on every start, which tests counting stderr lines would see.
 pub fn probe(scratch: &Scratch) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_probe"));
     cmd.arg("--pid-file").arg(pid_file(scratch));
+    cmd.args(["--log-target", "none"]);
     cmd
 }
 
