@@ -6,9 +6,7 @@
 
 use std::fmt;
 use std::os::fd::AsRawFd;
-use std::path::Path;
-#[cfg(feature = "config")]
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::cli::{Action, DaemonArgs};
 #[cfg(feature = "config")]
@@ -22,6 +20,7 @@ use crate::plan::Plan;
 use crate::settings::KeyLines;
 use crate::settings::{self, Context, Layer, Options, Settings, Source};
 use crate::sys::process;
+use crate::unit::GivenFlag;
 use crate::{foreground, launcher};
 
 /// Configures and starts a daemon. Start with [`Daemon::builder`].
@@ -182,12 +181,28 @@ impl<T> Builder<T> {
 
     /// The action the command line asks for.
     pub(crate) fn action(&self) -> Action {
-        self.args.as_ref().map_or(Action::Start, |args| args.action)
+        self.args
+            .as_ref()
+            .map_or(Action::Start, |args| args.action.clone())
     }
 
     /// Merges every source into the effective settings, reading the config file.
     pub fn settings(&self) -> Result<Settings, Error> {
         self.load().map(|(settings, _)| settings)
+    }
+
+    /// What a control action works from: the settings, the config file read, the flags.
+    pub(crate) fn loaded(&self) -> Result<Loaded, Error> {
+        let (settings, file) = self.load()?;
+        Ok(Loaded {
+            settings,
+            config: file.as_ref().and_then(ConfigFile::path).map(Path::to_owned),
+            given: self
+                .args
+                .as_ref()
+                .map(|args| args.given.clone())
+                .unwrap_or_default(),
+        })
     }
 
     /// Reads the config file, if there is one, and merges every source.
@@ -248,7 +263,7 @@ impl<T> Builder<T> {
         match self.action() {
             Action::Start => self.start().unwrap_or_else(|e| e.exit(&name)),
             Action::Restart => self.restart().unwrap_or_else(|e| e.exit(&name)),
-            action => control::perform(self.settings(), action, &name),
+            action => control::perform(self.loaded(), action, &name),
         }
     }
 
@@ -306,6 +321,14 @@ impl<T> Builder<T> {
     }
 }
 
+/// The effective settings, the config file they were read from, if any, and the daemon
+/// flags as the command line gave them.
+pub(crate) struct Loaded {
+    pub(crate) settings: Settings,
+    pub(crate) config: Option<PathBuf>,
+    pub(crate) given: Vec<GivenFlag>,
+}
+
 /// A config file, read and parsed, with its `[daemon]` table as a settings layer.
 #[cfg(feature = "config")]
 pub(crate) struct ConfigFile {
@@ -344,6 +367,11 @@ impl ConfigFile {
     fn keep_for_the_program(self) {
         crate::daemon::set_config(self.config);
     }
+
+    /// The file, for `--print-service` to pass as `--config`.
+    fn path(&self) -> Option<&Path> {
+        self.config.path()
+    }
 }
 
 /// Without the `config` feature there is never a config file.
@@ -357,4 +385,8 @@ impl ConfigFile {
     }
 
     fn keep_for_the_program(self) {}
+
+    fn path(&self) -> Option<&Path> {
+        match *self {}
+    }
 }

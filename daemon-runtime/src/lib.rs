@@ -73,6 +73,7 @@
 //! | `--reload` | `control/mod.rs` | [`control::reload`] |
 //! | `--restart` | `builder.rs` | [`Builder::restart`] |
 //! | the control action the command line asks for | `control/mod.rs` | `control::perform` |
+//! | `--print-service`: systemd units and an init script made from the settings | `unit.rs` | [`unit::render`] |
 //! | finding and pinning the running daemon | `control/mod.rs`, `sys/pidfd.rs` | `control::find`, `Process` |
 //! | deadlines of every wait | `sys/time.rs` | `Deadline` |
 #![cfg(unix)]
@@ -99,6 +100,7 @@ mod readiness;
 pub mod settings;
 mod signals;
 mod sys;
+pub mod unit;
 
 pub use builder::Builder;
 pub use cli::{Action, DaemonArgs};

@@ -1,0 +1,1287 @@
+//! The service files a program prints for itself (`--print-service KIND`): a systemd
+//! service unit, the socket unit that activates it, and an LSB init script, made from
+//! the effective settings, the running binary's absolute path and the config file in
+//! use. Plain string building; every value is quoted for its format, and a value the
+//! format cannot carry is an error that names it.
+//!
+//! Why the files look as they do:
+//!
+//! - The systemd unit runs the program in the foreground (`--foreground`, which also
+//!   overrides a forced daemon) as `Type=notify`: the runtime speaks sd_notify. systemd
+//!   253 and later reload with `Type=notify-reload` (SIGHUP from systemd itself, then
+//!   `RELOADING=1` and `READY=1`), and the unit passes `--no-pid-file`. Older systemd
+//!   (Debian bookworm has 252) gets `ExecReload=` running the binary's own `--reload`
+//!   through a PID file in `RuntimeDirectory=`: `/bin/kill` is missing on minimal
+//!   systems. Which one is a parameter ([`Reload`]); `--print-service` asks
+//!   `systemctl --version` on the host, since units are usually generated where they
+//!   run, and falls back to the PID file, which works on every version.
+//! - `User=`, `Group=`, `UMask=`, `WorkingDirectory=` come from the settings: systemd
+//!   starts the program as that user, and the runtime, finding its ids already right,
+//!   switches nothing. Except with `chroot`: the binary and the config file live outside
+//!   the jail, so `RootDirectory=` (which looks the binary up inside it) cannot replace
+//!   the runtime's own chroot, which needs root; the unit then starts the program as
+//!   root and the runtime does chroot, directory and user itself, as when detached.
+//! - `stdout`/`stderr` files become `StandardOutput=append:`/`StandardError=append:`
+//!   (in the foreground the runtime leaves stdio to whoever started it); unset, stdio
+//!   goes to the journal. `stop_timeout` and `start_timeout` become `TimeoutStopSec=`
+//!   and `TimeoutStartSec=`, which mean the same.
+//! - Hardening is what the settings show cannot break the program: `ProtectSystem=full`
+//!   (not `strict`, which would need every path the program writes, and only some are
+//!   settings) with `ReadWritePaths=` for the directories it writes that fall under it;
+//!   `ProtectHome=` and `PrivateTmp=` unless a path, or the user's home, lives there.
+//!   `NoNewPrivileges=` and the seccomp-based `LockPersonality=`, `RestrictSUIDSGID=`
+//!   (which imply it for a non-root user) only with the `no_new_privs` setting: a daemon
+//!   may rightly run a setuid program such as `sendmail`.
+//! - The init script is POSIX sh on top of the binary's own `--daemon`, `--stop`,
+//!   `--status`, `--restart` and `--reload`, with the same `--config` and an explicit
+//!   `--pid-file`, so that every action, restart included, finds the same daemon; it
+//!   exits with the binary's status (`--status` gives the LSB codes already).
+//! - Daemon flags given when the file is generated (`--user nobody`) are passed again,
+//!   so that the service runs with the settings the file was made from.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::settings::{Origin, Settings, Sourced};
+
+/// A service file `--print-service KIND` prints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServiceKind {
+    /// `systemd`: the `<name>.service` unit.
+    Systemd,
+    /// `systemd-activated`: the `<name>.service` unit for a [`SystemdSocket`]
+    /// (`Requires=` and `After=` the socket).
+    ///
+    /// [`SystemdSocket`]: ServiceKind::SystemdSocket
+    SystemdActivated,
+    /// `systemd-socket=[NAME=]ADDR[,ADDR...]`: the `<name>.socket` unit.
+    SystemdSocket {
+        /// `FileDescriptorName=`: the name the program takes the sockets by
+        /// ([`Listeners::tcp`](crate::Listeners::tcp)); systemd's default is
+        /// `<name>.socket`.
+        name: Option<String>,
+        /// One `ListenStream=` each: `8080`, `0.0.0.0:8080`, `[::1]:80`, `/run/x.sock`.
+        listen: Vec<String>,
+    },
+    /// `sysv`: an LSB init script for `/etc/init.d`.
+    Sysv,
+}
+
+const KINDS: &str = "systemd, systemd-socket=[NAME=]ADDR[,ADDR...], systemd-activated, sysv";
+
+impl ServiceKind {
+    /// Reads a `--print-service` value; the error says what is expected.
+    pub fn parse(text: &str) -> Result<ServiceKind, String> {
+        match text.split_once('=') {
+            None if text == "systemd" => Ok(ServiceKind::Systemd),
+            None if text == "systemd-activated" => Ok(ServiceKind::SystemdActivated),
+            None if text == "sysv" => Ok(ServiceKind::Sysv),
+            None if text == "systemd-socket" => Err(
+                "a socket unit needs the address to listen on: systemd-socket=0.0.0.0:8080"
+                    .to_owned(),
+            ),
+            Some(("systemd-socket", spec)) => {
+                // `web=0.0.0.0:8080`: an address has `:`, `/` or only digits before any `=`.
+                let (name, addresses) = match spec.split_once('=') {
+                    Some((name, rest)) if is_fd_name(name) => (Some(name.to_owned()), rest),
+                    _ => (None, spec),
+                };
+                let listen: Vec<String> = addresses.split(',').map(str::to_owned).collect();
+                if listen.iter().any(String::is_empty) {
+                    return Err(format!("an empty listen address in `{text}`"));
+                }
+                Ok(ServiceKind::SystemdSocket { name, listen })
+            }
+            _ => Err(format!(
+                "unknown service file `{text}`; expected one of {KINDS}"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for ServiceKind {
+    /// The `--print-service` value that asks for this file.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServiceKind::Systemd => f.write_str("systemd"),
+            ServiceKind::SystemdActivated => f.write_str("systemd-activated"),
+            ServiceKind::Sysv => f.write_str("sysv"),
+            ServiceKind::SystemdSocket { name, listen } => {
+                f.write_str("systemd-socket=")?;
+                if let Some(name) = name {
+                    write!(f, "{name}=")?;
+                }
+                f.write_str(&listen.join(","))
+            }
+        }
+    }
+}
+
+/// A socket name systemd accepts, and that no address looks like.
+fn is_fd_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && name.bytes().any(|b| !b.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
+/// How the systemd unit reloads the program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reload {
+    /// `Type=notify-reload` (systemd 253 and later): systemd sends SIGHUP itself and
+    /// waits for `RELOADING=1`, then `READY=1`. No PID file.
+    Notify,
+    /// `ExecReload=` running the binary's own `--reload`, which finds the daemon by a
+    /// PID file in `RuntimeDirectory=`: any systemd version.
+    PidFile,
+}
+
+impl Reload {
+    /// What the host's systemd supports, from `systemctl --version`; [`Reload::PidFile`]
+    /// when that cannot be told (no systemctl: the unit is made for another host).
+    pub fn detect() -> Reload {
+        let output = std::process::Command::new("systemctl")
+            .arg("--version")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output();
+        let version = output
+            .ok()
+            .filter(|out| out.status.success())
+            .and_then(|out| systemd_version(&String::from_utf8_lossy(&out.stdout)));
+        Reload::for_version(version)
+    }
+
+    fn for_version(version: Option<u32>) -> Reload {
+        match version {
+            Some(v) if v >= 253 => Reload::Notify,
+            _ => Reload::PidFile,
+        }
+    }
+}
+
+/// `252` from `systemd 252 (252.22-1~deb12u1)`.
+fn systemd_version(text: &str) -> Option<u32> {
+    let rest = text.lines().next()?.strip_prefix("systemd ")?;
+    let digits = rest.split(|c: char| !c.is_ascii_digit()).next()?;
+    digits.parse().ok()
+}
+
+/// Why a service file cannot be made.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum UnitError {
+    /// A value cannot be written in the file's format.
+    Inexpressible {
+        /// What the value is, with where it came from (`dir (from --dir)`).
+        what: String,
+        /// The value.
+        value: String,
+        /// The file (`a systemd unit`, `an init script`).
+        file: &'static str,
+        /// Why not.
+        reason: &'static str,
+    },
+    /// The running binary's path is unknown.
+    Exe {
+        /// The error from `current_exe`.
+        source: std::io::Error,
+    },
+}
+
+impl fmt::Display for UnitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnitError::Inexpressible {
+                what,
+                value,
+                file,
+                reason,
+            } => write!(f, "cannot write {what} `{value}` into {file}: {reason}"),
+            UnitError::Exe { source } => {
+                write!(f, "cannot find the path of the running binary: {source}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for UnitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            UnitError::Exe { source } => Some(source),
+            UnitError::Inexpressible { .. } => None,
+        }
+    }
+}
+
+/// A daemon flag given on the command line: its long name and its value, if it takes
+/// one. The service file passes it again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct GivenFlag {
+    pub(crate) long: String,
+    pub(crate) value: Option<OsString>,
+}
+
+/// The flags the service files set themselves, never passed again.
+const OWN_FLAGS: [&str; 2] = ["pid-file", "no-pid-file"];
+
+/// Renders the file `kind` for the program at `exe` (absolute) with `settings`, reading
+/// `config` (passed as `--config`).
+///
+/// This is what `--print-service` prints, less the daemon flags that command line gave
+/// (which it passes again): `settings` are taken to come from code and the config file.
+/// `reload` matters to the systemd service only.
+///
+/// ```
+/// use daemon_runtime::Daemon;
+/// use daemon_runtime::unit::{Reload, ServiceKind, render};
+///
+/// let settings = Daemon::builder().name("hello").user("nobody").settings().unwrap();
+/// let exe = std::path::Path::new("/usr/bin/hello");
+/// let unit = render(&ServiceKind::Systemd, &settings, exe, None, Reload::Notify).unwrap();
+/// assert!(unit.contains("\nType=notify-reload\n"));
+/// assert!(unit.contains("\nUser=nobody\n"));
+/// ```
+pub fn render(
+    kind: &ServiceKind,
+    settings: &Settings,
+    exe: &Path,
+    config: Option<&Path>,
+    reload: Reload,
+) -> Result<String, UnitError> {
+    render_with(kind, settings, exe, config, &[], reload)
+}
+
+/// [`render`], passing the daemon flags `flags` again.
+pub(crate) fn render_with(
+    kind: &ServiceKind,
+    settings: &Settings,
+    exe: &Path,
+    config: Option<&Path>,
+    flags: &[GivenFlag],
+    reload: Reload,
+) -> Result<String, UnitError> {
+    prepare(kind, settings, exe, config, flags)?.render(kind, reload)
+}
+
+/// Checks the name and builds the command line every action starts from.
+fn prepare<'a>(
+    kind: &ServiceKind,
+    settings: &'a Settings,
+    exe: &Path,
+    config: Option<&Path>,
+    flags: &[GivenFlag],
+) -> Result<Program<'a>, UnitError> {
+    let file = match kind {
+        ServiceKind::Sysv => "an init script",
+        _ => "a systemd unit",
+    };
+    let mut p = Program {
+        settings,
+        file,
+        name: &settings.name.value,
+        args: Vec::new(),
+        generated_by: String::new(),
+        nnp: no_new_privs(settings),
+    };
+    p.check_name()?;
+    let exe = p.path("the binary's path", exe, None)?.to_owned();
+    p.args.push(exe);
+    if let Some(config) = config {
+        let config = crate::plan::absolute(config);
+        let config = p.path("the config file's path", &config, None)?.to_owned();
+        p.args.extend(["--config".to_owned(), config]);
+    }
+    let mut again = p.args.clone();
+    for flag in flags {
+        let arg = p.flag(flag)?;
+        if !OWN_FLAGS.contains(&flag.long.as_str()) {
+            p.args.extend(arg.iter().cloned());
+        }
+        again.extend(arg);
+    }
+    again.extend(["--print-service".to_owned(), kind.to_string()]);
+    p.generated_by = sh_command(&again);
+    Ok(p)
+}
+
+/// Whether the `no_new_privs` setting is on.
+// The setting is being added to the table (`no_new_privs: Switch => bool`); until then
+// no unit claims it.
+fn no_new_privs(_settings: &Settings) -> bool {
+    false
+}
+
+/// One rendering: the settings and the checked command line every action starts from.
+struct Program<'a> {
+    settings: &'a Settings,
+    /// The format, for errors.
+    file: &'static str,
+    name: &'a str,
+    /// The binary, `--config`, and the daemon flags passed again.
+    args: Vec<String>,
+    /// The command that prints this file, for its first comment.
+    generated_by: String,
+    nnp: bool,
+}
+
+/// Roots of the trees `ProtectSystem=full`, `ProtectHome=` and `PrivateTmp=` hide or
+/// make read-only.
+const SYSTEM: [&str; 4] = ["/usr", "/boot", "/efi", "/etc"];
+const HOME: [&str; 3] = ["/home", "/root", "/run/user"];
+const TMP: [&str; 2] = ["/tmp", "/var/tmp"];
+
+impl<'a> Program<'a> {
+    fn fail(
+        &self,
+        what: impl Into<String>,
+        value: impl fmt::Display,
+        reason: &'static str,
+    ) -> UnitError {
+        UnitError::Inexpressible {
+            what: what.into(),
+            value: value.to_string(),
+            file: self.file,
+            reason,
+        }
+    }
+
+    /// `value` as text a line of the file can hold.
+    fn text<'v>(&self, what: &str, value: &'v OsStr) -> Result<&'v str, UnitError> {
+        let Some(text) = value.to_str() else {
+            return Err(self.fail(what, value.display(), "it is not valid UTF-8"));
+        };
+        if text.chars().any(char::is_control) {
+            return Err(self.fail(what, text.escape_debug(), "it contains a control character"));
+        }
+        Ok(text)
+    }
+
+    /// A path: absolute, since a service manager starts the program from `/`.
+    fn path<'p>(
+        &self,
+        key: &str,
+        path: &'p Path,
+        origin: Option<&Origin>,
+    ) -> Result<&'p str, UnitError> {
+        let what = match origin {
+            Some(origin) => format!("{key} ({origin})"),
+            None => key.to_owned(),
+        };
+        let text = self.text(&what, path.as_os_str())?;
+        if !path.is_absolute() {
+            return Err(self.fail(
+                what,
+                text,
+                "the path is relative, and a service manager starts the program from /",
+            ));
+        }
+        Ok(text)
+    }
+
+    /// A path setting, as [`path`](Self::path) checks it.
+    fn setting<'p>(&self, key: &str, setting: &'p Sourced<PathBuf>) -> Result<&'p str, UnitError> {
+        self.path(key, &setting.value, Some(&setting.origin))
+    }
+
+    /// The name, as it names the unit, the runtime directory and the init script.
+    fn check_name(&self) -> Result<(), UnitError> {
+        let name = self.name;
+        let plain = |b: u8| b.is_ascii_alphanumeric() || b"-_.:".contains(&b);
+        if name.len() > 200 || name.starts_with('.') || !name.bytes().all(plain) {
+            let what = format!("the name ({})", self.settings.name.origin);
+            return Err(self.fail(
+                what,
+                name,
+                "a service's name takes letters, digits and -_.:",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A daemon flag as arguments: `--user nobody`, or `--user=-x` for a value that
+    /// would read as a flag.
+    fn flag(&self, flag: &GivenFlag) -> Result<Vec<String>, UnitError> {
+        let long = format!("--{}", flag.long);
+        let Some(value) = &flag.value else {
+            return Ok(vec![long]);
+        };
+        let value = self.text(&long, value)?;
+        Ok(match value.starts_with('-') {
+            true => vec![format!("{long}={value}")],
+            false => vec![long, value.to_owned()],
+        })
+    }
+
+    /// A user or group name for `User=`/`Group=`.
+    fn account(&self, key: &str, setting: &'a Sourced<String>) -> Result<&'a str, UnitError> {
+        let what = format!("{key} ({})", setting.origin);
+        let value = self.text(&what, OsStr::new(&setting.value))?;
+        if value.chars().any(char::is_whitespace) {
+            return Err(self.fail(what, value, "it contains whitespace"));
+        }
+        Ok(value)
+    }
+
+    fn header(&self, file_name: &str) -> String {
+        format!("# {file_name}, generated by `{}`\n", self.generated_by)
+    }
+
+    fn render(&self, kind: &ServiceKind, reload: Reload) -> Result<String, UnitError> {
+        match kind {
+            ServiceKind::Systemd => self.service(false, reload),
+            ServiceKind::SystemdActivated => self.service(true, reload),
+            ServiceKind::SystemdSocket { name, listen } => self.socket(name.as_deref(), listen),
+            ServiceKind::Sysv => self.sysv(),
+        }
+    }
+
+    /// The `.service` unit; `activated`: for the socket unit.
+    fn service(&self, activated: bool, reload: Reload) -> Result<String, UnitError> {
+        let s = self.settings;
+        let name = self.name;
+        let pid_file = format!("/run/{name}/{name}.pid");
+        let mut out = self.header(&format!("{name}.service"));
+        out.push_str("[Unit]\n");
+        set(&mut out, "Description", name);
+        match activated {
+            true => {
+                set(&mut out, "Requires", &format!("{name}.socket"));
+                set(&mut out, "After", &format!("network.target {name}.socket"));
+            }
+            false => set(&mut out, "After", "network.target"),
+        }
+        out.push_str("\n[Service]\n");
+        let mut start = self.args.clone();
+        start.push("--foreground".to_owned());
+        match reload {
+            Reload::Notify => {
+                set(&mut out, "Type", "notify-reload");
+                start.push("--no-pid-file".to_owned());
+                set(&mut out, "ExecStart", &systemd_command(&start));
+            }
+            Reload::PidFile => {
+                set(&mut out, "Type", "notify");
+                start.extend(["--pid-file".to_owned(), pid_file.clone()]);
+                set(&mut out, "ExecStart", &systemd_command(&start));
+                let mut reload = self.args.clone();
+                reload.extend(["--pid-file".to_owned(), pid_file, "--reload".to_owned()]);
+                set(&mut out, "ExecReload", &systemd_command(&reload));
+                set(&mut out, "RuntimeDirectory", name);
+            }
+        }
+        self.identity(&mut out)?;
+        set(&mut out, "UMask", &format!("{:04o}", s.umask.value));
+        for (key, directive, setting) in [
+            ("stdout", "StandardOutput", &s.stdout),
+            ("stderr", "StandardError", &s.stderr),
+        ] {
+            if let Some(log) = setting {
+                let path = specifiers(self.setting(key, log)?);
+                set(&mut out, directive, &format!("append:{path}"));
+            }
+        }
+        set(
+            &mut out,
+            "TimeoutStartSec",
+            &timespan(s.start_timeout.value),
+        );
+        set(&mut out, "TimeoutStopSec", &timespan(s.stop_timeout.value));
+        set(&mut out, "Restart", "on-failure");
+        self.hardening(&mut out, reload)?;
+        out.push_str("\n[Install]\nWantedBy=multi-user.target\n");
+        if activated {
+            set(&mut out, "Also", &format!("{name}.socket"));
+        }
+        Ok(out)
+    }
+
+    /// `User=`, `Group=`, `WorkingDirectory=`, unless the runtime must do them after its
+    /// chroot.
+    fn identity(&self, out: &mut String) -> Result<(), UnitError> {
+        let s = self.settings;
+        if s.chroot.is_some() {
+            out.push_str("# chroot: the program starts as root, then changes root, directory and user itself\n");
+            return Ok(());
+        }
+        if let Some(user) = &s.user {
+            set(out, "User", &specifiers(self.account("user", user)?));
+        }
+        if let Some(group) = &s.group {
+            set(out, "Group", &specifiers(self.account("group", group)?));
+        }
+        if let Some(dir) = &s.dir {
+            set(
+                out,
+                "WorkingDirectory",
+                &specifiers(self.setting("dir", dir)?),
+            );
+        }
+        Ok(())
+    }
+
+    /// The sandboxing the settings show cannot break the program.
+    fn hardening(&self, out: &mut String, reload: Reload) -> Result<(), UnitError> {
+        let s = self.settings;
+        // What the program writes: its PID file's and log files' directories, its
+        // working directory or jail, its user's home. What it reads: binary, config.
+        let mut written: Vec<PathBuf> = Vec::new();
+        if reload == Reload::PidFile {
+            written.push(PathBuf::from(format!("/run/{}", self.name)));
+        }
+        for log in [&s.stdout, &s.stderr].into_iter().flatten() {
+            written.extend(log.value.parent().map(Path::to_owned));
+        }
+        match (&s.chroot, &s.dir) {
+            (Some(jail), _) => written.push(PathBuf::from(self.setting("chroot", jail)?)),
+            (None, Some(dir)) => written.push(dir.value.clone()),
+            (None, None) => {}
+        }
+        written.extend(s.user.as_ref().map(|user| home_of(&user.value)));
+        let read: Vec<&Path> = self
+            .args
+            .iter()
+            .map(Path::new)
+            .filter(|p| p.is_absolute())
+            .collect();
+        let under = |path: &Path, roots: &[&str]| roots.iter().any(|root| path.starts_with(root));
+        let writes = |roots: &[&str]| written.iter().any(|p| under(p, roots));
+        let reads = |roots: &[&str]| read.iter().any(|p| under(p, roots));
+        out.push_str("ProtectSystem=full\n");
+        let mut exempt = Vec::new();
+        for dir in written.iter().filter(|p| under(p, &SYSTEM)) {
+            exempt.push(self.writable(dir)?);
+        }
+        if !exempt.is_empty() {
+            set(out, "ReadWritePaths", &exempt.join(" "));
+        }
+        match (writes(&HOME), reads(&HOME)) {
+            (true, _) => {}
+            (false, true) => out.push_str("ProtectHome=read-only\n"),
+            (false, false) => out.push_str("ProtectHome=yes\n"),
+        }
+        if !writes(&TMP) && !reads(&TMP) {
+            out.push_str("PrivateTmp=yes\n");
+        }
+        if self.nnp {
+            out.push_str("NoNewPrivileges=yes\nLockPersonality=yes\nRestrictSUIDSGID=yes\n");
+        }
+        Ok(())
+    }
+
+    /// One `ReadWritePaths=` entry; `-`: a directory that is missing is the program's
+    /// error to report, not a failure to set up the sandbox.
+    fn writable(&self, dir: &Path) -> Result<String, UnitError> {
+        let what = "a directory the program writes";
+        let text = self.text(what, dir.as_os_str())?;
+        // Older systemd splits this list without unescaping: quotes can group, not escape.
+        if text.contains(['"', '\'', '\\']) {
+            return Err(self.fail(
+                what,
+                text,
+                "ReadWritePaths= cannot hold quotes or backslashes",
+            ));
+        }
+        let entry = specifiers(&format!("-{text}"));
+        Ok(match entry.contains(char::is_whitespace) {
+            true => format!("\"{entry}\""),
+            false => entry,
+        })
+    }
+
+    /// The `.socket` unit.
+    fn socket(&self, fd_name: Option<&str>, listen: &[String]) -> Result<String, UnitError> {
+        let name = self.name;
+        let mut out = self.header(&format!("{name}.socket"));
+        out.push_str("[Unit]\n");
+        set(
+            &mut out,
+            "Description",
+            &format!("{name} listening sockets"),
+        );
+        out.push_str("\n[Socket]\n");
+        for address in listen {
+            let address = self.text("the listen address", OsStr::new(address))?;
+            if address.is_empty() || address.contains(char::is_whitespace) {
+                return Err(self.fail(
+                    "the listen address",
+                    address,
+                    "it is empty or has whitespace",
+                ));
+            }
+            set(&mut out, "ListenStream", &specifiers(address));
+        }
+        if let Some(fd_name) = fd_name {
+            if !is_fd_name(fd_name) {
+                return Err(self.fail(
+                    "the socket name",
+                    fd_name,
+                    "it takes letters, digits and -_.",
+                ));
+            }
+            set(&mut out, "FileDescriptorName", fd_name);
+        }
+        set(&mut out, "Service", &format!("{name}.service"));
+        out.push_str("\n[Install]\nWantedBy=sockets.target\n");
+        Ok(out)
+    }
+
+    /// The LSB init script.
+    fn sysv(&self) -> Result<String, UnitError> {
+        let name = self.name;
+        let pid_file = &self.settings.pid_file;
+        let pid_file = match pid_file.value.path() {
+            Some(path) => self
+                .path("pid_file", path, Some(&pid_file.origin))?
+                .to_owned(),
+            None => format!("/run/{name}.pid"),
+        };
+        let mut args = self.args.clone();
+        args.extend(["--pid-file".to_owned(), pid_file]);
+        let command = sh_command(&args);
+        let header = self.header(&format!("/etc/init.d/{name}"));
+        Ok(format!(
+            "#!/bin/sh
+{header}### BEGIN INIT INFO
+# Provides:          {name}
+# Required-Start:    $remote_fs $syslog
+# Required-Stop:     $remote_fs $syslog
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: {name}
+### END INIT INFO
+
+# Every action is the program's own, with the same settings; its exit status is the
+# script's (LSB codes for status).
+action=${{1:-}}
+set -- {command}
+case $action in
+start)
+	# LSB: starting a running service succeeds.
+	\"$@\" --status >/dev/null && exit 0
+	exec \"$@\" --daemon
+	;;
+stop) exec \"$@\" --stop ;;
+status) exec \"$@\" --status ;;
+reload) exec \"$@\" --reload ;;
+restart|force-reload)
+	# A reload applies a changed config only if the program rereads it; a restart does.
+	exec \"$@\" --restart
+	;;
+*)
+	echo \"Usage: $0 {{start|stop|status|restart|force-reload|reload}}\" >&2
+	exit 2
+	;;
+esac
+"
+        ))
+    }
+}
+
+/// The home directory of `user` (a name or a uid): the program may well use it. One
+/// that cannot be looked up is taken to be under `/home`, the cautious guess.
+fn home_of(user: &str) -> PathBuf {
+    let found = match user.parse::<u32>() {
+        Ok(uid) => nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)),
+        Err(_) => nix::unistd::User::from_name(user),
+    };
+    match found {
+        Ok(Some(user)) => user.dir,
+        _ => PathBuf::from("/home"),
+    }
+}
+
+fn set(out: &mut String, key: &str, value: &str) {
+    out.push_str(key);
+    out.push('=');
+    out.push_str(value);
+    out.push('\n');
+}
+
+/// `%` written so that systemd's specifier expansion gives it back.
+fn specifiers(value: &str) -> String {
+    value.replace('%', "%%")
+}
+
+/// A systemd time span: `10s`, or milliseconds, never `0` (which means "no limit" to
+/// systemd, and "at once" to the runtime).
+fn timespan(duration: Duration) -> String {
+    match duration.subsec_nanos() {
+        0 if !duration.is_zero() => format!("{}s", duration.as_secs()),
+        _ => format!("{}ms", duration.as_nanos().div_ceil(1_000_000).max(1)),
+    }
+}
+
+/// Bytes that need no quoting in a command line, for sh and systemd alike.
+fn plain(arg: &str) -> bool {
+    !arg.is_empty()
+        && arg
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-:,+=@".contains(&b))
+}
+
+/// A command line for `ExecStart=`: words quoted as systemd unquotes them, `%` and `$`
+/// doubled (specifiers, environment variables).
+fn systemd_command(args: &[String]) -> String {
+    let word = |arg: &String| {
+        let escaped = arg.replace('%', "%%").replace('$', "$$");
+        match plain(arg) {
+            true => escaped,
+            false => format!("\"{}\"", escaped.replace('\\', "\\\\").replace('"', "\\\"")),
+        }
+    };
+    args.iter().map(word).collect::<Vec<_>>().join(" ")
+}
+
+/// A command line for sh: words in single quotes where needed.
+fn sh_command(args: &[String]) -> String {
+    let word = |arg: &String| match plain(arg) {
+        true => arg.clone(),
+        false => format!("'{}'", arg.replace('\'', r"'\''")),
+    };
+    args.iter().map(word).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use super::*;
+    use crate::cli::{Action, DaemonArgs};
+    use crate::{Builder, Daemon};
+
+    const EXE: &str = "/usr/bin/hello";
+
+    /// The settings and flags of `hello` with `flags` on its command line.
+    fn hello(flags: &[&str], code: impl FnOnce(Builder) -> Builder) -> (Settings, Vec<GivenFlag>) {
+        let matches = DaemonArgs::command("hello", "1", None)
+            .try_get_matches_from(std::iter::once("hello").chain(flags.iter().copied()))
+            .unwrap();
+        let args = DaemonArgs::from_matches(&matches).unwrap();
+        let given = args.given.clone();
+        let settings = code(Daemon::builder().name("hello").args(args))
+            .settings()
+            .unwrap();
+        (settings, given)
+    }
+
+    fn render_hello(
+        kind: ServiceKind,
+        reload: Reload,
+        flags: &[&str],
+        code: impl FnOnce(Builder) -> Builder,
+    ) -> Result<String, UnitError> {
+        let (settings, given) = hello(flags, code);
+        let config = Some(Path::new("/etc/hello/hello.toml"));
+        render_with(&kind, &settings, Path::new(EXE), config, &given, reload)
+    }
+
+    fn service(code: impl FnOnce(Builder) -> Builder) -> String {
+        render_hello(ServiceKind::Systemd, Reload::Notify, &[], code).unwrap()
+    }
+
+    fn lines(text: &str) -> Vec<&str> {
+        text.lines().collect()
+    }
+
+    fn has(text: &str, line: &str) -> bool {
+        text.lines().any(|l| l == line)
+    }
+
+    fn key(text: &str, key: &str) -> bool {
+        text.lines().any(|l| l.starts_with(&format!("{key}=")))
+    }
+
+    #[test]
+    fn unit_kinds_parse_and_print_back() {
+        for text in [
+            "systemd",
+            "systemd-activated",
+            "sysv",
+            "systemd-socket=8080",
+            "systemd-socket=0.0.0.0:8080,[::]:8080",
+            "systemd-socket=web=0.0.0.0:8080",
+            "systemd-socket=/run/hello/a=b.sock",
+        ] {
+            assert_eq!(ServiceKind::parse(text).unwrap().to_string(), text);
+        }
+        assert_eq!(
+            ServiceKind::parse("systemd-socket=web=[::]:80,/run/h.sock"),
+            Ok(ServiceKind::SystemdSocket {
+                name: Some("web".into()),
+                listen: vec!["[::]:80".into(), "/run/h.sock".into()],
+            })
+        );
+        // A path with `=` is an address, not a name.
+        let ServiceKind::SystemdSocket { name, .. } =
+            ServiceKind::parse("systemd-socket=/run/a=b.sock").unwrap()
+        else {
+            panic!("not a socket")
+        };
+        assert_eq!(name, None);
+        let err = ServiceKind::parse("upstart").unwrap_err();
+        assert!(err.contains("unknown service file `upstart`"), "{err}");
+        assert!(err.contains("systemd-socket=[NAME=]ADDR"), "{err}");
+        let err = ServiceKind::parse("systemd-socket").unwrap_err();
+        assert!(err.contains("systemd-socket=0.0.0.0:8080"), "{err}");
+        assert!(ServiceKind::parse("systemd-socket=").is_err());
+        assert!(ServiceKind::parse("systemd-socket=80,,81").is_err());
+    }
+
+    #[test]
+    fn unit_reload_follows_the_systemd_version() {
+        assert_eq!(
+            systemd_version("systemd 252 (252.39-1~deb12u2)\n+PAM +AUDIT"),
+            Some(252)
+        );
+        assert_eq!(systemd_version("systemd 257 (257.2-3ubuntu1)"), Some(257));
+        assert_eq!(systemd_version("systemd 253\n"), Some(253));
+        assert_eq!(systemd_version("not systemd"), None);
+        assert_eq!(systemd_version(""), None);
+        assert_eq!(Reload::for_version(Some(252)), Reload::PidFile);
+        assert_eq!(Reload::for_version(Some(253)), Reload::Notify);
+        assert_eq!(Reload::for_version(None), Reload::PidFile);
+    }
+
+    /// The words `sh` makes of `line`.
+    fn sh_words(line: &str) -> Vec<String> {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf '%s\\0' {line}"))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        text.split_terminator('\0').map(str::to_owned).collect()
+    }
+
+    const AWKWARD: [&str; 9] = [
+        "/usr/bin/hello",
+        "/opt/my app/bin",
+        "it's",
+        "say \"hi\"",
+        "back\\slash",
+        "50%",
+        "$HOME",
+        "*",
+        "",
+    ];
+
+    #[test]
+    fn unit_sh_quoting_survives_the_shell() {
+        let words: Vec<String> = AWKWARD.iter().map(|w| w.to_string()).collect();
+        assert_eq!(sh_words(&sh_command(&words)), words);
+        assert_eq!(sh_command(&["it's".into()]), r"'it'\''s'");
+        assert_eq!(
+            sh_command(&["/usr/bin/x".into(), "--user".into()]),
+            "/usr/bin/x --user"
+        );
+    }
+
+    #[test]
+    fn unit_systemd_quoting() {
+        let words: Vec<String> = AWKWARD.iter().map(|w| w.to_string()).collect();
+        assert_eq!(
+            systemd_command(&words),
+            r#"/usr/bin/hello "/opt/my app/bin" "it's" "say \"hi\"" "back\\slash" "50%%" "$$HOME" "*" """#
+        );
+        assert_eq!(specifiers("/var/log/100%"), "/var/log/100%%");
+        assert_eq!(timespan(Duration::from_secs(10)), "10s");
+        assert_eq!(timespan(Duration::from_millis(2500)), "2500ms");
+        assert_eq!(timespan(Duration::from_nanos(1)), "1ms");
+        // Zero is "no timeout" to systemd: the runtime's "at once" is the least it takes.
+        assert_eq!(timespan(Duration::ZERO), "1ms");
+    }
+
+    #[test]
+    fn unit_service_runs_in_the_foreground_and_reloads_by_notify() {
+        let unit = service(|b| b);
+        let unit = lines(&unit);
+        assert_eq!(
+            unit[0],
+            "# hello.service, generated by `/usr/bin/hello --config /etc/hello/hello.toml \
+             --print-service systemd`"
+        );
+        for line in [
+            "[Unit]",
+            "Description=hello",
+            "After=network.target",
+            "[Service]",
+            "Type=notify-reload",
+            "ExecStart=/usr/bin/hello --config /etc/hello/hello.toml --foreground --no-pid-file",
+            "UMask=0027",
+            "TimeoutStartSec=30s",
+            "TimeoutStopSec=10s",
+            "Restart=on-failure",
+            "ProtectSystem=full",
+            "ProtectHome=yes",
+            "PrivateTmp=yes",
+            "[Install]",
+            "WantedBy=multi-user.target",
+        ] {
+            assert!(unit.contains(&line), "missing {line:?} in {unit:#?}");
+        }
+        let text = unit.join("\n");
+        for absent in [
+            "ExecReload",
+            "RuntimeDirectory",
+            "User",
+            "Group",
+            "WorkingDirectory",
+            "StandardOutput",
+            "StandardError",
+            "ReadWritePaths",
+            "NoNewPrivileges",
+            "LockPersonality",
+            "Requires",
+        ] {
+            assert!(!key(&text, absent), "unexpected {absent} in {text}");
+        }
+    }
+
+    #[test]
+    fn unit_service_reloads_through_its_pid_file_on_older_systemd() {
+        let unit = render_hello(ServiceKind::Systemd, Reload::PidFile, &[], |b| b).unwrap();
+        for line in [
+            "Type=notify",
+            "ExecStart=/usr/bin/hello --config /etc/hello/hello.toml --foreground \
+             --pid-file /run/hello/hello.pid",
+            "ExecReload=/usr/bin/hello --config /etc/hello/hello.toml \
+             --pid-file /run/hello/hello.pid --reload",
+            "RuntimeDirectory=hello",
+        ] {
+            assert!(has(&unit, line), "missing {line:?} in {unit}");
+        }
+        assert!(!unit.contains("kill"), "{unit}");
+    }
+
+    #[test]
+    fn unit_service_takes_user_group_dir_logs_and_timeouts_from_the_settings() {
+        let unit = service(|b| {
+            b.user("nobody")
+                .group("nogroup")
+                .dir("/srv/hello")
+                .umask(0o077)
+                .stdout("/var/log/hello/out.log")
+                .stderr("/var/log/hello/100%.log")
+                .stop_timeout(Duration::from_millis(2500))
+                .start_timeout(Duration::from_secs(5))
+        });
+        for line in [
+            "User=nobody",
+            "Group=nogroup",
+            "WorkingDirectory=/srv/hello",
+            "UMask=0077",
+            "StandardOutput=append:/var/log/hello/out.log",
+            "StandardError=append:/var/log/hello/100%%.log",
+            "TimeoutStopSec=2500ms",
+            "TimeoutStartSec=5s",
+            "ProtectHome=yes",
+        ] {
+            assert!(has(&unit, line), "missing {line:?} in {unit}");
+        }
+        // Only what falls under ProtectSystem=full needs an exception.
+        assert!(!key(&unit, "ReadWritePaths"), "{unit}");
+    }
+
+    #[test]
+    fn unit_service_leaves_chroot_and_the_user_switch_to_the_runtime() {
+        let unit = service(|b| b.user("nobody").chroot("/srv/jail").dir("/data"));
+        assert!(
+            !key(&unit, "User") && !key(&unit, "WorkingDirectory"),
+            "{unit}"
+        );
+        assert!(!key(&unit, "RootDirectory"), "{unit}");
+        assert!(
+            unit.contains("# chroot: the program starts as root"),
+            "{unit}"
+        );
+    }
+
+    #[test]
+    fn unit_service_hardening_gives_way_to_the_paths_it_uses() {
+        let unit = service(|b| b.stderr("/etc/hello/log/err.log").dir("/home/hello"));
+        assert!(has(&unit, "ReadWritePaths=-/etc/hello/log"), "{unit}");
+        assert!(!key(&unit, "ProtectHome"), "{unit}");
+        // A config file (read only) in a home directory.
+        let (settings, _) = hello(&[], |b| b);
+        let config = Some(Path::new("/root/hello.toml"));
+        let unit = render(
+            &ServiceKind::Systemd,
+            &settings,
+            Path::new(EXE),
+            config,
+            Reload::Notify,
+        )
+        .unwrap();
+        assert!(has(&unit, "ProtectHome=read-only"), "{unit}");
+        // The user's home: root's is /root.
+        let unit = service(|b| b.user("root"));
+        assert!(!key(&unit, "ProtectHome"), "{unit}");
+        let unit = service(|b| b.stdout("/tmp/hello.log"));
+        assert!(!key(&unit, "PrivateTmp"), "{unit}");
+        let unit = service(|b| {
+            b.stdout("/var/log/my logs/out.log")
+                .stderr("/etc/a b/err.log")
+        });
+        assert!(has(&unit, "ReadWritePaths=\"-/etc/a b\""), "{unit}");
+        let err = render_hello(ServiceKind::Systemd, Reload::Notify, &[], |b| {
+            b.stderr("/etc/it's/err.log")
+        })
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("ReadWritePaths= cannot hold quotes"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unit_service_sets_no_new_privs_only_when_the_setting_does() {
+        let (settings, given) = hello(&[], |b| b);
+        let exe = Path::new(EXE);
+        let mut p = prepare(&ServiceKind::Systemd, &settings, exe, None, &given).unwrap();
+        assert!(
+            !p.render(&ServiceKind::Systemd, Reload::Notify)
+                .unwrap()
+                .contains("NoNew")
+        );
+        p.nnp = true;
+        let unit = p.render(&ServiceKind::Systemd, Reload::Notify).unwrap();
+        for line in [
+            "NoNewPrivileges=yes",
+            "LockPersonality=yes",
+            "RestrictSUIDSGID=yes",
+        ] {
+            assert!(has(&unit, line), "missing {line:?} in {unit}");
+        }
+    }
+
+    #[test]
+    fn unit_activated_service_and_its_socket() {
+        let unit = render_hello(ServiceKind::SystemdActivated, Reload::Notify, &[], |b| b).unwrap();
+        for line in [
+            "Requires=hello.socket",
+            "After=network.target hello.socket",
+            "Also=hello.socket",
+        ] {
+            assert!(has(&unit, line), "missing {line:?} in {unit}");
+        }
+        let kind =
+            ServiceKind::parse("systemd-socket=web=0.0.0.0:8080,/run/hello/100%.sock").unwrap();
+        let socket = render_hello(kind, Reload::Notify, &[], |b| b).unwrap();
+        let socket = lines(&socket);
+        assert_eq!(
+            socket,
+            [
+                "# hello.socket, generated by `/usr/bin/hello --config /etc/hello/hello.toml \
+                 --print-service 'systemd-socket=web=0.0.0.0:8080,/run/hello/100%.sock'`",
+                "[Unit]",
+                "Description=hello listening sockets",
+                "",
+                "[Socket]",
+                "ListenStream=0.0.0.0:8080",
+                "ListenStream=/run/hello/100%%.sock",
+                "FileDescriptorName=web",
+                "Service=hello.service",
+                "",
+                "[Install]",
+                "WantedBy=sockets.target",
+            ]
+        );
+        let kind = ServiceKind::SystemdSocket {
+            name: None,
+            listen: vec!["a b".into()],
+        };
+        let err = render_hello(kind, Reload::Notify, &[], |b| b).unwrap_err();
+        assert!(
+            err.to_string().contains("the listen address `a b`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unit_flags_given_are_passed_again_but_the_pid_file_is_the_units_own() {
+        let flags = [
+            "--user",
+            "nobody",
+            "--umask=077",
+            "--pid-file",
+            "/run/x.pid",
+            "--dir",
+            "/srv",
+        ];
+        let unit = render_hello(ServiceKind::Systemd, Reload::Notify, &flags, |b| b).unwrap();
+        assert!(
+            has(
+                &unit,
+                "ExecStart=/usr/bin/hello --config /etc/hello/hello.toml --user nobody --dir /srv \
+                 --umask 077 --foreground --no-pid-file"
+            ),
+            "{unit}"
+        );
+        // The comment's command prints this very unit again.
+        assert!(
+            unit.starts_with(
+                "# hello.service, generated by `/usr/bin/hello --config /etc/hello/hello.toml \
+                 --user nobody --dir /srv --pid-file /run/x.pid --umask 077 --print-service \
+                 systemd`\n"
+            ),
+            "{unit}"
+        );
+        let unit = render_hello(ServiceKind::Systemd, Reload::Notify, &["--user=-x"], |b| b);
+        assert!(unit.unwrap().contains(" --user=-x "));
+    }
+
+    #[test]
+    fn unit_pid_file_flags_exist_to_be_left_out() {
+        assert!(crate::settings::flag_args().any(|arg| arg.get_long() == Some(OWN_FLAGS[0])));
+    }
+
+    #[test]
+    fn unit_sysv_script_runs_the_binarys_own_actions() {
+        let script = render_hello(
+            ServiceKind::Sysv,
+            Reload::Notify,
+            &["--pid-file", "/run/h/h.pid"],
+            |b| b,
+        )
+        .unwrap();
+        assert!(
+            script.starts_with("#!/bin/sh\n# /etc/init.d/hello, generated by `"),
+            "{script}"
+        );
+        for line in [
+            "### BEGIN INIT INFO",
+            "# Provides:          hello",
+            "# Default-Start:     2 3 4 5",
+            "### END INIT INFO",
+            "set -- /usr/bin/hello --config /etc/hello/hello.toml --pid-file /run/h/h.pid",
+            "\texec \"$@\" --daemon",
+            "stop) exec \"$@\" --stop ;;",
+            "status) exec \"$@\" --status ;;",
+            "reload) exec \"$@\" --reload ;;",
+            "restart|force-reload)",
+            "\texec \"$@\" --restart",
+        ] {
+            assert!(has(&script, line), "missing {line:?} in {script}");
+        }
+        // Without a PID file setting, the script still names one for every action.
+        let script = render_hello(ServiceKind::Sysv, Reload::Notify, &[], |b| b).unwrap();
+        assert!(has(
+            &script,
+            "set -- /usr/bin/hello --config /etc/hello/hello.toml --pid-file /run/hello.pid"
+        ));
+        let (settings, _) = hello(&[], |b| b.user("it's me"));
+        let exe = Path::new("/opt/my app/hello");
+        let script = render(&ServiceKind::Sysv, &settings, exe, None, Reload::Notify).unwrap();
+        assert!(
+            has(
+                &script,
+                "set -- '/opt/my app/hello' --pid-file /run/hello.pid"
+            ),
+            "{script}"
+        );
+        assert_eq!(sh_words("'/opt/my app/hello'"), ["/opt/my app/hello"]);
+    }
+
+    #[test]
+    fn unit_values_that_cannot_be_written_are_errors_naming_them() {
+        let err = |kind: ServiceKind, flags: &[&str], code: fn(Builder) -> Builder| {
+            render_hello(kind, Reload::Notify, flags, code)
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err(ServiceKind::Systemd, &["--dir", "data"], |b| b);
+        assert_eq!(
+            e,
+            "cannot write dir (from --dir) `data` into a systemd unit: the path is relative, \
+             and a service manager starts the program from /"
+        );
+        let e = err(ServiceKind::Sysv, &["--pid-file", "x.pid"], |b| b);
+        assert!(
+            e.starts_with("cannot write pid_file (from --pid-file) `x.pid` into an init script"),
+            "{e}"
+        );
+        let e = err(ServiceKind::Systemd, &[], |b| b.name("my app"));
+        assert!(
+            e.starts_with("cannot write the name (set in code) `my app`"),
+            "{e}"
+        );
+        let e = err(ServiceKind::Systemd, &[], |b| b.user("a b"));
+        assert!(
+            e.contains("user (set in code) `a b`") && e.ends_with("it contains whitespace"),
+            "{e}"
+        );
+        let e = err(ServiceKind::Sysv, &["--user", "a\nb"], |b| b);
+        assert_eq!(
+            e,
+            r"cannot write --user `a\nb` into an init script: it contains a control character"
+        );
+        let e = err(ServiceKind::Systemd, &[], |b| b.stdout("/var/log/a\nb"));
+        assert!(
+            e.contains(r"`/var/log/a\nb`") && e.ends_with("a control character"),
+            "{e}"
+        );
+        let (settings, _) = hello(&[], |b| b);
+        let e = render(
+            &ServiceKind::Systemd,
+            &settings,
+            Path::new("hello"),
+            None,
+            Reload::Notify,
+        );
+        assert!(
+            e.unwrap_err()
+                .to_string()
+                .contains("the binary's path `hello`")
+        );
+        use std::os::unix::ffi::OsStrExt;
+        let exe = Path::new(OsStr::from_bytes(b"/usr/bin/\xff"));
+        let e = render(&ServiceKind::Sysv, &settings, exe, None, Reload::Notify).unwrap_err();
+        assert!(e.to_string().ends_with("it is not valid UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn unit_print_service_is_an_exclusive_action() {
+        let cmd = DaemonArgs::command("x", "0", None);
+        let m = cmd
+            .clone()
+            .try_get_matches_from(["x", "--print-service", "systemd-socket=8080"])
+            .unwrap();
+        let args = DaemonArgs::from_matches(&m).unwrap();
+        assert_eq!(
+            args.action(),
+            Action::PrintService(ServiceKind::SystemdSocket {
+                name: None,
+                listen: vec!["8080".into()]
+            })
+        );
+        for other in ["--stop", "--daemon", "--status", "--reload", "--restart"] {
+            let err = cmd
+                .clone()
+                .try_get_matches_from(["x", "--print-service", "sysv", other])
+                .unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{other}"
+            );
+        }
+        let err = cmd
+            .clone()
+            .try_get_matches_from(["x", "--print-service", "launchd"])
+            .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        let help = cmd.clone().render_help().to_string();
+        assert!(help.contains("--print-service <KIND>"), "{help}");
+        let help = cmd.clone().render_long_help().to_string();
+        assert!(help.contains("systemd-activated"), "{help}");
+    }
+}
