@@ -255,7 +255,8 @@ impl<T> Builder<T> {
     ///
     /// Start (in the foreground, or detached with `--daemon`) returns the running
     /// [`Daemon`] in the daemon process; `--stop`, `--status`, `--restart` (in the
-    /// launcher) and `--reload` print their outcome and exit the process with its status.
+    /// launcher), `--reload` and `--print-service` print their outcome and exit the
+    /// process with its status.
     /// Any error is printed as `name: message` and exits with the error's code (see
     /// [`exit`](crate::exit)); `--status` exits 4 on any error, as LSB asks.
     pub fn launch(self) -> Daemon<T> {

@@ -243,7 +243,9 @@ fn print_service_arg() -> Arg {
             "Print a service file for this program, made from its settings (these flags \
              included), and exit: systemd (a .service unit), systemd-socket=[NAME=]ADDR[,ADDR...] \
              (a .socket unit), systemd-activated (the .service unit that socket starts), or \
-             sysv (an LSB init script)",
+             sysv (an LSB init script). systemd=notify-reload and \
+             systemd-activated=notify-reload reload with Type=notify-reload (systemd 253 and \
+             later) instead of the binary's own --reload",
         )
 }
 

@@ -16,7 +16,8 @@
 //! descriptors, reset signals, `/dev/null` stdio), writes the daemon's own pid into a
 //! locked PID file, drops privileges in the safe order, and returns 0 only once the
 //! daemon is ready, or prints why it failed and exits non-zero. `--stop`, `--status`,
-//! `--restart` and `--reload` act on the running daemon from the same binary.
+//! `--restart` and `--reload` act on the running daemon from the same binary, and
+//! `--print-service systemd` or `sysv` prints its service file ([`unit`](mod@unit)).
 //!
 //! Everything the attribute does is a call into [`Daemon::builder`], which programs can
 //! use directly:

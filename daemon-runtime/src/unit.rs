@@ -12,9 +12,11 @@
 //!   `RELOADING=1` and `READY=1`), and the unit passes `--no-pid-file`. Older systemd
 //!   (Debian bookworm has 252) gets `ExecReload=` running the binary's own `--reload`
 //!   through a PID file in `RuntimeDirectory=`: `/bin/kill` is missing on minimal
-//!   systems. Which one is a parameter ([`Reload`]); `--print-service` asks
-//!   `systemctl --version` on the host, since units are usually generated where they
-//!   run, and falls back to the PID file, which works on every version.
+//!   systems. The caller picks ([`Reload`], in the kind: `systemd` works with every
+//!   version, `systemd=notify-reload` needs 253). Not detected: running
+//!   `systemctl --version` would link std's process spawning into every program (43 KB
+//!   stripped, measured) to choose between two methods that both work, and packagers
+//!   generate units on a host other than the one they run on.
 //! - `User=`, `Group=`, `UMask=`, `WorkingDirectory=` come from the settings: systemd
 //!   starts the program as that user, and the runtime, finding its ids already right,
 //!   switches nothing. Except with `chroot`: the binary and the config file live outside
@@ -50,13 +52,19 @@ use crate::settings::{Origin, Settings, Sourced};
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ServiceKind {
-    /// `systemd`: the `<name>.service` unit.
-    Systemd,
-    /// `systemd-activated`: the `<name>.service` unit for a [`SystemdSocket`]
-    /// (`Requires=` and `After=` the socket).
+    /// `systemd[=notify-reload]`: the `<name>.service` unit.
+    Systemd {
+        /// How systemd reloads it.
+        reload: Reload,
+    },
+    /// `systemd-activated[=notify-reload]`: the `<name>.service` unit for a
+    /// [`SystemdSocket`] (`Requires=` and `After=` the socket).
     ///
     /// [`SystemdSocket`]: ServiceKind::SystemdSocket
-    SystemdActivated,
+    SystemdActivated {
+        /// How systemd reloads it.
+        reload: Reload,
+    },
     /// `systemd-socket=[NAME=]ADDR[,ADDR...]`: the `<name>.socket` unit.
     SystemdSocket {
         /// `FileDescriptorName=`: the name the program takes the sockets by
@@ -70,31 +78,32 @@ pub enum ServiceKind {
     Sysv,
 }
 
-const KINDS: &str = "systemd, systemd-socket=[NAME=]ADDR[,ADDR...], systemd-activated, sysv";
+const KINDS: &str = "systemd[=notify-reload], systemd-activated[=notify-reload], \
+                     systemd-socket=[NAME=]ADDR[,ADDR...], sysv";
 
 impl ServiceKind {
     /// Reads a `--print-service` value; the error says what is expected.
     pub fn parse(text: &str) -> Result<ServiceKind, String> {
-        match text.split_once('=') {
-            None if text == "systemd" => Ok(ServiceKind::Systemd),
-            None if text == "systemd-activated" => Ok(ServiceKind::SystemdActivated),
-            None if text == "sysv" => Ok(ServiceKind::Sysv),
-            None if text == "systemd-socket" => Err(
+        let (kind, arg) = match text.split_once('=') {
+            Some((kind, arg)) => (kind, Some(arg)),
+            None => (text, None),
+        };
+        let reload = match arg {
+            None => Ok(Reload::PidFile),
+            Some("notify-reload") => Ok(Reload::Notify),
+            Some(other) => Err(format!(
+                "unknown reload method `{other}`; expected notify-reload (systemd 253 and later)"
+            )),
+        };
+        match (kind, arg) {
+            ("systemd", _) => Ok(ServiceKind::Systemd { reload: reload? }),
+            ("systemd-activated", _) => Ok(ServiceKind::SystemdActivated { reload: reload? }),
+            ("sysv", None) => Ok(ServiceKind::Sysv),
+            ("systemd-socket", None) => Err(
                 "a socket unit needs the address to listen on: systemd-socket=0.0.0.0:8080"
                     .to_owned(),
             ),
-            Some(("systemd-socket", spec)) => {
-                // `web=0.0.0.0:8080`: an address has `:`, `/` or only digits before any `=`.
-                let (name, addresses) = match spec.split_once('=') {
-                    Some((name, rest)) if is_fd_name(name) => (Some(name.to_owned()), rest),
-                    _ => (None, spec),
-                };
-                let listen: Vec<String> = addresses.split(',').map(str::to_owned).collect();
-                if listen.iter().any(String::is_empty) {
-                    return Err(format!("an empty listen address in `{text}`"));
-                }
-                Ok(ServiceKind::SystemdSocket { name, listen })
-            }
+            ("systemd-socket", Some(spec)) => socket_kind(spec),
             _ => Err(format!(
                 "unknown service file `{text}`; expected one of {KINDS}"
             )),
@@ -102,20 +111,39 @@ impl ServiceKind {
     }
 }
 
+/// `[NAME=]ADDR[,ADDR...]`.
+fn socket_kind(spec: &str) -> Result<ServiceKind, String> {
+    // `web=0.0.0.0:8080`: an address has `:`, `/` or only digits before any `=`.
+    let (name, addresses) = match spec.split_once('=') {
+        Some((name, rest)) if is_fd_name(name) => (Some(name.to_owned()), rest),
+        _ => (None, spec),
+    };
+    let listen: Vec<String> = addresses.split(',').map(str::to_owned).collect();
+    if listen.iter().any(String::is_empty) {
+        return Err(format!("an empty listen address in `{spec}`"));
+    }
+    Ok(ServiceKind::SystemdSocket { name, listen })
+}
+
 impl fmt::Display for ServiceKind {
     /// The `--print-service` value that asks for this file.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ServiceKind::Systemd => f.write_str("systemd"),
-            ServiceKind::SystemdActivated => f.write_str("systemd-activated"),
-            ServiceKind::Sysv => f.write_str("sysv"),
+        let (kind, reload) = match self {
+            ServiceKind::Systemd { reload } => ("systemd", reload),
+            ServiceKind::SystemdActivated { reload } => ("systemd-activated", reload),
+            ServiceKind::Sysv => return f.write_str("sysv"),
             ServiceKind::SystemdSocket { name, listen } => {
                 f.write_str("systemd-socket=")?;
                 if let Some(name) = name {
                     write!(f, "{name}=")?;
                 }
-                f.write_str(&listen.join(","))
+                return f.write_str(&listen.join(","));
             }
+        };
+        f.write_str(kind)?;
+        match reload {
+            Reload::Notify => f.write_str("=notify-reload"),
+            Reload::PidFile => Ok(()),
         }
     }
 }
@@ -131,46 +159,16 @@ fn is_fd_name(name: &str) -> bool {
 }
 
 /// How the systemd unit reloads the program.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Reload {
+    /// `ExecReload=` running the binary's own `--reload`, which finds the daemon by a
+    /// PID file in `RuntimeDirectory=`: any systemd version.
+    #[default]
+    PidFile,
     /// `Type=notify-reload` (systemd 253 and later): systemd sends SIGHUP itself and
     /// waits for `RELOADING=1`, then `READY=1`. No PID file.
     Notify,
-    /// `ExecReload=` running the binary's own `--reload`, which finds the daemon by a
-    /// PID file in `RuntimeDirectory=`: any systemd version.
-    PidFile,
-}
-
-impl Reload {
-    /// What the host's systemd supports, from `systemctl --version`; [`Reload::PidFile`]
-    /// when that cannot be told (no systemctl: the unit is made for another host).
-    pub fn detect() -> Reload {
-        let output = std::process::Command::new("systemctl")
-            .arg("--version")
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .output();
-        let version = output
-            .ok()
-            .filter(|out| out.status.success())
-            .and_then(|out| systemd_version(&String::from_utf8_lossy(&out.stdout)));
-        Reload::for_version(version)
-    }
-
-    fn for_version(version: Option<u32>) -> Reload {
-        match version {
-            Some(v) if v >= 253 => Reload::Notify,
-            _ => Reload::PidFile,
-        }
-    }
-}
-
-/// `252` from `systemd 252 (252.22-1~deb12u1)`.
-fn systemd_version(text: &str) -> Option<u32> {
-    let rest = text.lines().next()?.strip_prefix("systemd ")?;
-    let digits = rest.split(|c: char| !c.is_ascii_digit()).next()?;
-    digits.parse().ok()
 }
 
 /// Why a service file cannot be made.
@@ -236,7 +234,6 @@ const OWN_FLAGS: [&str; 2] = ["pid-file", "no-pid-file"];
 ///
 /// This is what `--print-service` prints, less the daemon flags that command line gave
 /// (which it passes again): `settings` are taken to come from code and the config file.
-/// `reload` matters to the systemd service only.
 ///
 /// ```
 /// use daemon_runtime::Daemon;
@@ -244,7 +241,8 @@ const OWN_FLAGS: [&str; 2] = ["pid-file", "no-pid-file"];
 ///
 /// let settings = Daemon::builder().name("hello").user("nobody").settings().unwrap();
 /// let exe = std::path::Path::new("/usr/bin/hello");
-/// let unit = render(&ServiceKind::Systemd, &settings, exe, None, Reload::Notify).unwrap();
+/// let kind = ServiceKind::Systemd { reload: Reload::Notify };
+/// let unit = render(&kind, &settings, exe, None).unwrap();
 /// assert!(unit.contains("\nType=notify-reload\n"));
 /// assert!(unit.contains("\nUser=nobody\n"));
 /// ```
@@ -253,9 +251,8 @@ pub fn render(
     settings: &Settings,
     exe: &Path,
     config: Option<&Path>,
-    reload: Reload,
 ) -> Result<String, UnitError> {
-    render_with(kind, settings, exe, config, &[], reload)
+    render_with(kind, settings, exe, config, &[])
 }
 
 /// [`render`], passing the daemon flags `flags` again.
@@ -265,9 +262,8 @@ pub(crate) fn render_with(
     exe: &Path,
     config: Option<&Path>,
     flags: &[GivenFlag],
-    reload: Reload,
 ) -> Result<String, UnitError> {
-    prepare(kind, settings, exe, config, flags)?.render(kind, reload)
+    prepare(kind, settings, exe, config, flags)?.render(kind)
 }
 
 /// Checks the name and builds the command line every action starts from.
@@ -433,11 +429,14 @@ impl<'a> Program<'a> {
         format!("# {file_name}, generated by `{}`\n", self.generated_by)
     }
 
-    fn render(&self, kind: &ServiceKind, reload: Reload) -> Result<String, UnitError> {
-        match kind {
-            ServiceKind::Systemd => self.service(false, reload),
-            ServiceKind::SystemdActivated => self.service(true, reload),
-            ServiceKind::SystemdSocket { name, listen } => self.socket(name.as_deref(), listen),
+    fn render(&self, kind: &ServiceKind) -> Result<String, UnitError> {
+        match *kind {
+            ServiceKind::Systemd { reload } => self.service(false, reload),
+            ServiceKind::SystemdActivated { reload } => self.service(true, reload),
+            ServiceKind::SystemdSocket {
+                ref name,
+                ref listen,
+            } => self.socket(name.as_deref(), listen),
             ServiceKind::Sysv => self.sysv(),
         }
     }
@@ -708,6 +707,9 @@ fn home_of(user: &str) -> PathBuf {
     }
 }
 
+// Out of line: called some thirty times, and each inlined copy of its four pushes
+// costs more than the call.
+#[inline(never)]
 fn set(out: &mut String, key: &str, value: &str) {
     out.push_str(key);
     out.push('=');
@@ -725,7 +727,15 @@ fn specifiers(value: &str) -> String {
 fn timespan(duration: Duration) -> String {
     match duration.subsec_nanos() {
         0 if !duration.is_zero() => format!("{}s", duration.as_secs()),
-        _ => format!("{}ms", duration.as_nanos().div_ceil(1_000_000).max(1)),
+        // Rounded up, in u64: the settings keep durations to a day.
+        _ => {
+            let nanos = u64::from(duration.subsec_nanos()).div_ceil(1_000_000);
+            let millis = duration
+                .as_secs()
+                .saturating_mul(1000)
+                .saturating_add(nanos);
+            format!("{}ms", millis.max(1))
+        }
     }
 }
 

@@ -31,7 +31,7 @@ use crate::plan::absolute;
 use crate::settings::Settings;
 use crate::sys::pidfd::Process;
 use crate::sys::time::Deadline;
-use crate::unit::{self, Reload, ServiceKind, UnitError};
+use crate::unit::{self, ServiceKind, UnitError};
 
 /// What a control action works on: the daemon's name, its PID file, its stop timeout.
 pub(crate) struct Target {
@@ -103,15 +103,11 @@ pub(crate) fn perform(loaded: Result<Loaded, Error>, action: Action, name: &str)
 /// and exits 78 (a settings error: with its own status).
 fn print_service(loaded: Result<Loaded, Error>, kind: &ServiceKind, name: &str) -> ! {
     let loaded = loaded.unwrap_or_else(|e| e.exit(name));
-    let reload = match kind {
-        ServiceKind::Systemd | ServiceKind::SystemdActivated => Reload::detect(),
-        _ => Reload::PidFile,
-    };
     let text = std::env::current_exe()
         .map_err(|source| UnitError::Exe { source })
         .and_then(|exe| {
             let config = loaded.config.as_deref();
-            unit::render_with(kind, &loaded.settings, &exe, config, &loaded.given, reload)
+            unit::render_with(kind, &loaded.settings, &exe, config, &loaded.given)
         })
         .unwrap_or_else(|e| {
             eprintln!("{name}: {e}");
