@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use crate::cli::{Action, DaemonArgs, Parsed};
 #[cfg(feature = "config")]
 use crate::config::Config;
-use crate::control::{self, Status, Stopped};
+use crate::control::{self, Loaded, Status, Stopped};
 use crate::daemon::Daemon;
 use crate::error::{Error, errno_for};
 use crate::job::{BoxError, Job, Readiness};
@@ -189,7 +189,9 @@ impl<T> Builder<T> {
 
     /// The action the command line asks for.
     pub(crate) fn action(&self) -> Action {
-        self.args.as_ref().map_or(Action::Start, |args| args.action)
+        self.args
+            .as_ref()
+            .map_or(Action::Start, |args| args.action.clone())
     }
 
     /// The settings made of the built-in defaults and the code's own values (the
@@ -207,6 +209,20 @@ impl<T> Builder<T> {
     /// Merges every source into the effective settings, reading the config file.
     pub fn settings(&self) -> Result<Settings, Error> {
         self.load().map(|(settings, _)| settings)
+    }
+
+    /// What a control action works from: the settings, the config file read, the flags.
+    pub(crate) fn loaded(&self) -> Result<Loaded, Error> {
+        let (settings, file) = self.load()?;
+        Ok(Loaded {
+            settings,
+            config: file.as_ref().and_then(ConfigFile::path).map(Path::to_owned),
+            given: self
+                .args
+                .as_ref()
+                .map(|args| args.given.clone())
+                .unwrap_or_default(),
+        })
     }
 
     /// Reads the config file, if there is one, and merges every source.
@@ -259,7 +275,8 @@ impl<T> Builder<T> {
     ///
     /// Start (in the foreground, or detached with `--daemon`) returns the running
     /// [`Daemon`] in the daemon process; `--stop`, `--status`, `--restart` (in the
-    /// launcher) and `--reload` print their outcome and exit the process with its status.
+    /// launcher), `--reload` and `--print-service` print their outcome and exit the
+    /// process with its status.
     /// Any error is printed as `name: message` and exits with the error's code (see
     /// [`exit`](crate::exit)); `--status` exits 4 on any error, as LSB asks.
     pub fn launch(self) -> Daemon<T> {
@@ -267,7 +284,7 @@ impl<T> Builder<T> {
         match self.action() {
             Action::Start => self.start().unwrap_or_else(|e| failed_start(&e, &name)),
             Action::Restart => self.restart().unwrap_or_else(|e| failed_start(&e, &name)),
-            action => control::perform(self.settings(), action, &name),
+            action => control::perform(self.loaded(), action, &name),
         }
     }
 
@@ -290,7 +307,7 @@ impl<T> Builder<T> {
     /// prints its outcome and exits.
     pub(crate) fn control(self) -> ! {
         let name = self.display_name();
-        control::perform(self.settings(), self.action(), &name)
+        control::perform(self.loaded(), self.action(), &name)
     }
 
     /// Stops the running daemon (see [`control::stop`]).
@@ -424,6 +441,11 @@ impl ConfigFile {
     fn keep_for_the_program(self) {
         crate::daemon::set_config(self.config);
     }
+
+    /// The file, for `--print-service` to pass as `--config`.
+    fn path(&self) -> Option<&Path> {
+        self.config.path()
+    }
 }
 
 /// Without the `config` feature there is never a config file.
@@ -437,4 +459,8 @@ impl ConfigFile {
     }
 
     fn keep_for_the_program(self) {}
+
+    fn path(&self) -> Option<&Path> {
+        match *self {}
+    }
 }

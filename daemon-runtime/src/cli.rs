@@ -8,6 +8,7 @@
 //!       --status            Report whether the daemon runs (exit 0 running, 1 stale PID file, 3 stopped, 4 unknown)
 //!       --restart           Stop the daemon if it runs, then start it in the background
 //!       --reload            Make the running daemon reload: SIGHUP (it also reopens its log files)
+//!       --print-service <KIND>  Print a service file for this program, made from its settings, and exit
 //!       --config <FILE>     Read settings from the [daemon] section of this TOML file
 //!       --pid-file <FILE>   PID file: locked while the daemon runs, names its pid
 //!       ...
@@ -16,9 +17,11 @@
 #[cfg(feature = "config")]
 use std::path::PathBuf;
 
+use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Args, Command, FromArgMatches, Parser};
 
 use crate::settings::{self, Options, Settings};
+use crate::unit::{GivenFlag, ServiceKind};
 
 /// The daemon's flags: `--daemon`, the control actions, `--config` and the setting
 /// overrides.
@@ -52,17 +55,20 @@ pub struct DaemonArgs {
     /// `--foreground`: stay attached, even if the program or its config file detaches by
     /// default.
     pub foreground: bool,
-    /// The control action: `--stop`, `--status`, `--restart`, `--reload`, or start.
+    /// The control action: `--stop`, `--status`, `--restart`, `--reload`,
+    /// `--print-service`, or start.
     pub action: Action,
     /// `--config FILE`: the config file to read.
     #[cfg(feature = "config")]
     pub config: Option<PathBuf>,
     /// The settings the flags override (`--user`, `--pid-file`, ...).
     pub options: Options,
+    /// Those flags as given, for `--print-service` to pass again.
+    pub(crate) given: Vec<GivenFlag>,
 }
 
 /// What the command line asks the daemon runtime to do.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Action {
     /// Start: in the foreground, or detached with `--daemon`.
@@ -76,6 +82,8 @@ pub enum Action {
     Restart,
     /// `--reload`.
     Reload,
+    /// `--print-service KIND`: print a service file made from the settings.
+    PrintService(ServiceKind),
 }
 
 /// The heading the daemon's flags are listed under in `--help`.
@@ -84,6 +92,8 @@ const HEADING: &str = "Daemon";
 const DAEMON_ID: &str = "daemon";
 /// The id of `--foreground`.
 const FOREGROUND_ID: &str = "daemon-foreground";
+/// The id of `--print-service`.
+const PRINT_SERVICE_ID: &str = "daemon-print-service";
 
 /// The control actions' flags: id, flag, action, help.
 const ACTIONS: &[(&str, &str, Action, &str)] = &[
@@ -116,7 +126,7 @@ const ACTIONS: &[(&str, &str, Action, &str)] = &[
 impl DaemonArgs {
     /// The action the flags ask for.
     pub fn action(&self) -> Action {
-        self.action
+        self.action.clone()
     }
 
     /// The settings the flags override, as a layer above the config file.
@@ -133,7 +143,12 @@ impl DaemonArgs {
     /// The ids of the control flags (`--stop`, `--status`, `--reload`), for a subcommand
     /// whose own arguments are required to start but not to stop it:
     /// `#[arg(long, required_unless_present_any = DaemonArgs::CONTROL_IDS)] out: Option<PathBuf>`.
-    pub const CONTROL_IDS: [&'static str; 3] = ["daemon-stop", "daemon-status", "daemon-reload"];
+    pub const CONTROL_IDS: [&'static str; 4] = [
+        "daemon-stop",
+        "daemon-status",
+        "daemon-reload",
+        PRINT_SERVICE_ID,
+    ];
 
     /// Adds the daemon flags to `cmd`, keeping its name, version, about text, arguments
     /// and subcommands. A command that has them already (it flattens `DaemonArgs`) is
@@ -165,17 +180,20 @@ impl DaemonArgs {
             }
         };
         let forced = defaults.is_some_and(|d| d.daemon.value);
-        let group = ArgGroup::new("daemon-action")
-            .multiple(false)
-            .args(std::iter::once(DAEMON_ID).chain(ACTIONS.iter().map(|a| a.0)));
+        let group = ArgGroup::new("daemon-action").multiple(false).args(
+            std::iter::once(DAEMON_ID)
+                .chain(ACTIONS.iter().map(|a| a.0))
+                .chain([PRINT_SERVICE_ID]),
+        );
         let args = mode_args(forced)
             .into_iter()
-            .chain(ACTIONS.iter().map(|&(id, long, _, help)| {
-                Arg::new(id)
-                    .long(long)
+            .chain(ACTIONS.iter().map(|(id, long, _, help)| {
+                Arg::new(*id)
+                    .long(*long)
                     .action(ArgAction::SetTrue)
-                    .help(help)
+                    .help(*help)
             }))
+            .chain([print_service_arg()])
             .chain(config_arg())
             .chain(settings::flag_args(defaults))
             .map(|arg| arg.help_heading(HEADING));
@@ -278,7 +296,7 @@ fn control_only(cmd: &Command, args: &[std::ffi::OsString]) -> Option<DaemonArgs
     let daemon = DaemonArgs::from_matches(&matches).ok()?;
     matches!(
         daemon.action,
-        Action::Stop | Action::Status | Action::Reload
+        Action::Stop | Action::Status | Action::Reload | Action::PrintService(_)
     )
     .then_some(daemon)
 }
@@ -329,6 +347,52 @@ impl Args for DaemonArgs {
     }
 }
 
+fn print_service_arg() -> Arg {
+    Arg::new(PRINT_SERVICE_ID)
+        .long("print-service")
+        .value_name("KIND")
+        .value_parser(ServiceKind::parse)
+        .help("Print a service file for this program, made from its settings, and exit")
+        .long_help(
+            "Print a service file for this program, made from its settings (these flags \
+             included), and exit: systemd (a .service unit), systemd-socket=[NAME=]ADDR[,ADDR...] \
+             (a .socket unit), systemd-activated (the .service unit that socket starts), or \
+             sysv (an LSB init script). systemd=notify-reload and \
+             systemd-activated=notify-reload reload with Type=notify-reload (systemd 253 and \
+             later) instead of the binary's own --reload",
+        )
+}
+
+/// The setting flags given on the command line, as given.
+fn given_flags(matches: &ArgMatches) -> Vec<GivenFlag> {
+    let mut given = Vec::new();
+    for arg in settings::flag_args(None) {
+        let (id, Some(long)) = (arg.get_id().as_str(), arg.get_long()) else {
+            continue;
+        };
+        if matches.value_source(id) != Some(ValueSource::CommandLine) {
+            continue;
+        }
+        let long = long.to_owned();
+        match arg.get_action().takes_values() {
+            true => {
+                given.extend(
+                    matches
+                        .get_raw(id)
+                        .into_iter()
+                        .flatten()
+                        .map(|value| GivenFlag {
+                            long: long.clone(),
+                            value: Some(value.to_owned()),
+                        }),
+                )
+            }
+            false => given.push(GivenFlag { long, value: None }),
+        }
+    }
+    given
+}
+
 #[cfg(feature = "config")]
 fn config_arg() -> Option<Arg> {
     Some(
@@ -348,10 +412,14 @@ fn config_arg() -> Option<Arg> {
 impl FromArgMatches for DaemonArgs {
     fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
         let flag = |id: &str| matches.try_get_one::<bool>(id).ok().flatten() == Some(&true);
-        let action = ACTIONS
-            .iter()
-            .find(|(id, ..)| flag(id))
-            .map_or(Action::Start, |&(_, _, action, _)| action);
+        let print = matches.try_get_one::<ServiceKind>(PRINT_SERVICE_ID);
+        let action = match print.ok().flatten() {
+            Some(kind) => Action::PrintService(kind.clone()),
+            None => ACTIONS
+                .iter()
+                .find(|(id, ..)| flag(id))
+                .map_or(Action::Start, |(_, _, action, _)| action.clone()),
+        };
         Ok(DaemonArgs {
             daemon: flag(DAEMON_ID),
             foreground: flag(FOREGROUND_ID),
@@ -359,6 +427,7 @@ impl FromArgMatches for DaemonArgs {
             #[cfg(feature = "config")]
             config: matches.get_one::<PathBuf>("daemon-config").cloned(),
             options: Options::from_matches(matches),
+            given: given_flags(matches),
         })
     }
 

@@ -69,11 +69,14 @@ impl Child {
         self.or_fail(signal::reset_signals());
         self.or_fail(plan.enter_directories(true));
         self.or_fail(hardening::before_privileged_action(&settings));
+        let null = plan.dev_null.take().expect("opened for a detached start");
         self.or_fail(stdio::redirect_stdio(
-            plan.dev_null.as_ref().expect("opened for a detached start"),
+            &null,
             plan.stdout.as_ref().map(|log| &log.file),
             plan.stderr.as_ref().map(|log| &log.file),
         ));
+        // On descriptors 0 to 2 now; the daemon keeps nothing it does not use.
+        drop(null);
         let pid = getpid();
         log::debug!("detached: pid {pid}, session {}", session());
         let pid = pid.as_raw() as u32;

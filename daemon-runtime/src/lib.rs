@@ -16,7 +16,8 @@
 //! descriptors, reset signals, `/dev/null` stdio), writes the daemon's own pid into a
 //! locked PID file, drops privileges in the safe order, and returns 0 only once the
 //! daemon is ready, or prints why it failed and exits non-zero. `--stop`, `--status`,
-//! `--restart` and `--reload` act on the running daemon from the same binary.
+//! `--restart` and `--reload` act on the running daemon from the same binary, and
+//! `--print-service systemd` or `sysv` prints its service file ([`unit`](mod@unit)).
 //!
 //! Everything the attribute does is a call into [`Daemon::builder`], which programs can
 //! use directly:
@@ -73,6 +74,7 @@
 //! | `--reload` | `control/mod.rs` | [`control::reload`] |
 //! | `--restart` | `builder.rs` | [`Builder::restart`] |
 //! | the control action the command line asks for | `control/mod.rs` | `control::perform` |
+//! | `--print-service`: systemd units and an init script made from the settings | `unit.rs` | [`unit::render`] |
 //! | finding and pinning the running daemon | `control/mod.rs`, `sys/pidfd.rs` | `control::find`, `Process` |
 //! | deadlines of every wait | `sys/time.rs` | `Deadline` |
 #![cfg(unix)]
@@ -100,6 +102,7 @@ mod readiness;
 pub mod settings;
 mod signals;
 mod sys;
+pub mod unit;
 
 pub use builder::Builder;
 pub use cli::{Action, DaemonArgs};

@@ -189,7 +189,7 @@ fn reload_runs_the_hook_and_reopens_a_rotated_log() {
     let daemon = start(
         &scratch,
         probe(&scratch)
-            .args(["--daemon", "--reload-hook", "--log"])
+            .args(["--daemon", "--ready-when-started", "--reload-hook", "--log"])
             .arg(&log)
             .arg("--reload-notify")
             .arg(&fifo),
@@ -355,7 +355,13 @@ fn reload_reopens_the_log_inside_a_chroot() {
     let daemon = start(
         &scratch,
         probe(&scratch)
-            .args(["--daemon", "--user", "nobody", "--reload-hook"])
+            .args([
+                "--daemon",
+                "--ready-when-started",
+                "--user",
+                "nobody",
+                "--reload-hook",
+            ])
             .args(["--reload-notify", "/reloaded", "--chroot"])
             .arg(&jail)
             .arg("--log")

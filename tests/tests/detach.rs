@@ -156,7 +156,8 @@ fn stdout_and_stderr_go_to_the_log_file() {
     let scratch = Scratch::new("stdio-log");
     let log = scratch.join("probe.log");
     let mut cmd = probe(&scratch);
-    cmd.arg("--daemon").arg("--log").arg(&log);
+    cmd.args(["--daemon", "--ready-when-started", "--log"])
+        .arg(&log);
     let daemon = start(&scratch, &mut cmd);
     let info = ProcInfo::read(daemon.pid).unwrap();
     assert_eq!(info.fd(0), Some("/dev/null"));

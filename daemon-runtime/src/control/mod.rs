@@ -1,5 +1,7 @@
 //! Control of a running daemon, found through its PID file: stop ([`stop()`]), status
-//! ([`status()`]) and reload ([`reload()`]); restart is a stop, then a start.
+//! ([`status()`]) and reload ([`reload()`]); restart is a stop, then a start. Also
+//! `--print-service`, which prints a service file made from the settings
+//! ([`crate::unit`]).
 //!
 //! The daemon is the process holding the PID file's lock, never merely the pid written
 //! in it: a file whose lock is free is stale, whatever process now has that pid. On
@@ -12,7 +14,7 @@ pub(crate) mod restart;
 mod status;
 mod stop;
 
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -29,6 +31,15 @@ use crate::settings::Settings;
 use crate::sys::pidfd::Process;
 use crate::sys::procfs::FileId;
 use crate::sys::time::Deadline;
+use crate::unit::{self, GivenFlag, ServiceKind, UnitError};
+
+/// The effective settings, the config file they were read from, if any, and the daemon
+/// flags as the command line gave them: what `--print-service` writes a file from.
+pub(crate) struct Loaded {
+    pub(crate) settings: Settings,
+    pub(crate) config: Option<PathBuf>,
+    pub(crate) given: Vec<GivenFlag>,
+}
 
 /// What a control action works on: the daemon's name, its PID file, its stop timeout.
 pub(crate) struct Target {
@@ -58,9 +69,13 @@ impl Target {
     }
 }
 
-/// Performs `--stop`, `--status` or `--reload`, prints the outcome and exits with its
-/// status.
-pub(crate) fn perform(settings: Result<Settings, Error>, action: Action, name: &str) -> ! {
+/// Performs `--stop`, `--status`, `--reload` or `--print-service`, prints the outcome
+/// and exits with its status.
+pub(crate) fn perform(loaded: Result<Loaded, Error>, action: Action, name: &str) -> ! {
+    if let Action::PrintService(kind) = &action {
+        print_service(loaded, kind, name)
+    }
+    let settings = loaded.map(|loaded| loaded.settings);
     let verb = match action {
         Action::Stop => "stop",
         Action::Status => "check",
@@ -95,6 +110,31 @@ pub(crate) fn perform(settings: Result<Settings, Error>, action: Action, name: &
             std::process::exit(exit::OK)
         }
     }
+}
+
+/// Prints the service file `kind` on standard output and exits 0; on an error, says why
+/// and exits 78 (a settings error: with its own status).
+fn print_service(loaded: Result<Loaded, Error>, kind: &ServiceKind, name: &str) -> ! {
+    let loaded = loaded.unwrap_or_else(|e| e.exit(name));
+    let text = std::env::current_exe()
+        .map_err(|source| UnitError::Exe { source })
+        .and_then(|exe| {
+            let config = loaded.config.as_deref();
+            unit::render_with(kind, &loaded.settings, &exe, config, &loaded.given)
+        })
+        .unwrap_or_else(|e| {
+            eprintln!("{name}: {e}");
+            std::process::exit(exit::CONFIG)
+        });
+    let mut stdout = io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        eprintln!("{name}: cannot write the service file: {e}");
+        std::process::exit(exit::CANTCREAT)
+    }
+    std::process::exit(exit::OK)
 }
 
 /// Sends SIGHUP to the daemon whose PID file is `path`; returns its pid.

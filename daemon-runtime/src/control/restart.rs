@@ -5,8 +5,10 @@
 //! So that a restart never silently changes the daemon, it is refused, with what to
 //! do instead, when the daemon it would stop was started with another command line
 //! (`hello --daemon --config /etc/x.toml` restarted by a bare `hello --restart`), and
-//! when nothing runs under its PID file but the same program runs under another one
-//! (the restart would start a second daemon beside the first).
+//! when a bare `--restart` finds nothing under its PID file while the same program runs
+//! under another one (it would start a second daemon beside the first). A restart with
+//! settings of its own names an instance of the program: others may rightly run with
+//! other settings.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -25,7 +27,9 @@ pub(crate) fn check(target: &Target) -> Result<(), Error> {
     let ours: Vec<OsString> = std::env::args_os().collect();
     match status(&target.pid_file) {
         Status::Running { pid } => same_command_line(target, pid, &ours),
-        Status::NotRunning | Status::Stale { .. } => no_other_instance(target),
+        Status::NotRunning | Status::Stale { .. } if settings_args(&ours).is_empty() => {
+            no_other_instance(target)
+        }
         // Whatever is odd about the PID file, the stop reports it.
         _ => Ok(()),
     }

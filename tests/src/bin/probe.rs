@@ -73,6 +73,10 @@ struct Cli {
     /// Manual readiness that never comes.
     #[arg(long)]
     never_ready: bool,
+    /// Manual readiness, reported once "started" is printed: the launcher's exit then
+    /// says that the line is in the log.
+    #[arg(long)]
+    ready_when_started: bool,
     /// Manual readiness; fail with this message instead.
     #[arg(long)]
     fail_start: Option<String>,
@@ -151,8 +155,11 @@ fn main() {
         }
         return;
     }
-    let manual =
-        cli.ready_after.is_some() || cli.never_ready || cli.fail_start.is_some() || cli.crash_start;
+    let manual = cli.ready_after.is_some()
+        || cli.never_ready
+        || cli.ready_when_started
+        || cli.fail_start.is_some()
+        || cli.crash_start;
     if manual {
         builder = builder.readiness(Readiness::Manual);
     }
