@@ -48,34 +48,43 @@
 //!
 //! | step | file | function |
 //! |---|---|---|
-//! | settings merged from every source and checked | `builder.rs`, `settings/` | `Builder::load`, `settings::resolve` (driven by `settings/table.rs`) |
-//! | the config file read, when there is one | `config.rs` | `Config::load`, `Config::daemon_options` |
-//! | the flags parsed | `cli.rs` | `DaemonArgs` (its flags from `settings/table.rs`) |
-//! | 1. user and group resolved, directories checked | `plan.rs`, `sys/user.rs` | `Plan::prepare`, `user::resolve` |
+//! | what a service manager passed (`NOTIFY_SOCKET`, the watchdog, `LISTEN_FDS`), taken first | `manager.rs`, `notify.rs`, `listen.rs` | `manager::take_environment`, `notify::init_from_env`, `listen::take_from_env` |
+//! | 1. settings merged from every source and checked | `builder.rs`, `settings/` | `Builder::load`, `settings::resolve` (driven by `settings/table.rs`) |
+//! | the config file read, when there is one | `config.rs`, `sys/fs.rs` | `Config::load`, `Config::daemon_options`, `fs::read` |
+//! | the flags parsed (control actions without the program's required arguments) | `cli.rs` | `DaemonArgs` (its flags from `settings/table.rs`), `control_only` |
+//! | a forced daemon kept attached under a service manager | `builder.rs`, `manager.rs` | `stay_attached_under_a_manager`, `expects_foreground` |
 //! | 2. refuse to fork with more than one thread (first, before any file is created) | `builder.rs`, `sys/process.rs` | `Builder::start`, `ensure_single_threaded` |
-//! | 3. PID file opened and locked | `pidfile.rs` | `PidFile::acquire` |
-//! | 4. log files, `/dev/null`, readiness pipe | `logfile.rs`, `sys/stdio.rs`, `readiness.rs` | `LogFile::open`, `open_dev_null`, `readiness::channel` |
-//! | fork; the launcher waits for the report and exits | `launcher.rs` | `detach`, `await_daemon` |
-//! | `setsid`, second fork, `_exit` of the intermediate | `detached.rs` | `run` |
-//! | 5. inherited descriptors closed | `detached.rs`, `sys/fd.rs` | `Child::close_inherited_fds`, `close_fds_except` |
-//! | 6. signal dispositions and mask reset | `sys/signal.rs` | `reset_signals` |
-//! | 7. `chroot`, working directory, umask | `plan.rs` | `Plan::enter_directories` |
-//! | 8. stdio redirected | `sys/stdio.rs` | `redirect_stdio` |
-//! | 9. pid written | `pidfile.rs` | `PidFile::write_and_activate` |
-//! | 10. privileged action | `job.rs` | `Job::run_privileged` |
-//! | 11. privileges dropped | `sys/user.rs` | `drop_to` |
-//! | 12. readiness reported | `detached.rs`, `daemon.rs`, `readiness.rs` | `Child::report_ready`, [`ready`], `Notifier::ready` |
+//! | the logger installed in the launcher | `logger/setup.rs` | `Setup::new`, `Setup::install` |
+//! | 3. user and group resolved, directories checked | `plan.rs`, `sys/user.rs` | `Plan::prepare`, `user::resolve`, `check_dir` |
+//! | 4. PID file opened, its lock taken | `pidfile.rs`, `sys/fs.rs` | `PidFile::acquire`, `Parent::create_or_open` |
+//! | 5. log files, `/dev/null`, readiness channel | `logfile.rs`, `plan.rs`, `readiness.rs` | `LogFile::open`, `open_dev_null`, `readiness::channel` |
+//! | fork; the launcher waits for the report, tells a service manager, exits | `launcher.rs` | `detach`, `await_daemon`, `relay_ready` |
+//! | `setsid`, second fork, the daemon pinned and handed over, `_exit` of the intermediate | `detached.rs` | `run`, `Child::hand_over` |
+//! | 6. inherited descriptors closed | `detached.rs`, `sys/fd.rs` | `Child::close_inherited_fds`, `close_fds_except` |
+//! | the daemon's logger switched (before any chroot) | `logger/setup.rs` | `Setup::retarget` |
+//! | 7. signal dispositions reset; the runtime's signals blocked until handled | `sys/signal.rs` | `reset_signals`, `block_start_up` |
+//! | 8. `chroot` (no outside directory kept), working directory, umask | `plan.rs` | `Plan::enter_directories`, `Plan::enter_jail` |
+//! | core dumps prevented | `sys/hardening.rs` | `before_privileged_action` |
+//! | 9. stdio redirected | `sys/stdio.rs` | `redirect_stdio` |
+//! | 10. pid written | `pidfile.rs` | `PidFile::write_and_activate` |
+//! | 11. privileged action | `job.rs` | `Job::run_privileged` |
+//! | 12. privileges dropped; `no_new_privs` | `sys/user.rs`, `sys/hardening.rs` | `drop_to`, `after_privilege_drop` |
+//! | 13. readiness reported (launcher, `notify_fd`, service manager), watchdog started | `detached.rs`, `daemon.rs` | `Child::report_ready`, `Ready::report`, [`ready`] |
 //! | the foreground path (no fork) | `foreground.rs` | `run` |
 //! | the running daemon's handle | `daemon.rs` | [`Daemon`] |
-//! | SIGTERM/SIGINT shutdown, SIGHUP reload and log reopen | `signals.rs`, `logfile.rs` | [`shutdown`], [`on_reload`], `logfile::open_in` |
+//! | SIGTERM/SIGINT shutdown (`STOPPING=1`; 128+signo as PID 1), SIGHUP reload (`RELOADING=1`, log reopen) | `signals.rs`, `sys/fs.rs` | [`shutdown`], [`on_reload`], `fs::reopen_at` |
+//! | sd_notify calls of the program: status, watchdog, more time | `notify.rs` | [`notify::status`], [`notify::watchdog`], [`notify::extend_timeout`] |
+//! | sockets from socket activation | `listen.rs` | [`listeners`] |
+//! | log records, where the admin looks | `logger/` | the `log` facade's backend |
 //! | PID file removed on the way out | `pidfile.rs` | `remove_active` |
 //! | `--stop` | `control/stop.rs` | [`control::stop`] |
-//! | `--status` | `control/status.rs` | [`control::status`] |
+//! | `--status` | `control/status.rs`, `pidfile.rs` | [`control::status`], `pidfile::holder_of` |
 //! | `--reload` | `control/mod.rs` | [`control::reload`] |
-//! | `--restart` | `builder.rs` | [`Builder::restart`] |
+//! | `--restart` | `builder.rs`, `control/restart.rs` | [`Builder::restart`], `restart::check` |
 //! | the control action the command line asks for | `control/mod.rs` | `control::perform` |
 //! | `--print-service`: systemd units and an init script made from the settings | `unit.rs` | [`unit::render`] |
-//! | finding and pinning the running daemon | `control/mod.rs`, `sys/pidfd.rs` | `control::find`, `Process` |
+//! | finding and pinning the running daemon | `control/mod.rs`, `sys/pidfd.rs`, `sys/procfs.rs` | `control::find`, `Process`, `procfs::holds_open` |
+//! | every file opened while privileged | `sys/fs.rs` | `Parent::walk`, `Parent::create_or_open`, `open_dir`, `read` |
 //! | deadlines of every wait | `sys/time.rs` | `Deadline` |
 #![cfg(unix)]
 
