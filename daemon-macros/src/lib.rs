@@ -48,7 +48,7 @@ use proc_macro::TokenStream;
 /// | `user` | `"nobody"`, `65534` | user to run as, by name or uid; needs root (no change) |
 /// | `group` | `"nogroup"`, `65534` | group to run as (the user's primary group) |
 /// | `dir` | `"/var/lib/hello"` | working directory (`/` when detached) |
-/// | `pid_file` | `"/run/hello.pid"`, `false` | PID file, locked while the daemon runs; `false`: none (the runtime's default path) |
+/// | `pid_file` | `"/run/hello.pid"`, `false` | PID file, locked while the daemon runs; `false`: none (`/run/<name>.pid` as root, `$XDG_RUNTIME_DIR/<name>.pid` otherwise) |
 /// | `umask` | `0o027` | file mode creation mask, at most `0o777` (`0o027`) |
 /// | `stdout`, `stderr` | `"/var/log/hello.log"` | the detached daemon's output, appended (`/dev/null`) |
 /// | `chroot` | `"/var/empty"` | directory to chroot into before privileges drop (none) |
@@ -57,12 +57,12 @@ use proc_macro::TokenStream;
 /// | `name` | `"hello"` | name in messages (the binary's name) |
 /// | `daemon` | `true` | `true`: detach without `--daemon`, unless `--foreground` says otherwise; `false`: only with `--daemon` (`false`) |
 /// | `log_target` | `"syslog"` | where the `log` backend writes: `"auto"`, `"journal"`, `"syslog"`, `"file"`, `"stderr"` or `"none"` (`"auto"`) |
-/// | `log_level` | `"info,hyper=warn"` | `log` directives, comma-separated: a level (`off`, `error`, `warn`, `info`, `debug`, `trace`, in any case) or `target=level` |
+/// | `log_level` | `"info,hyper=warn"` | `log` directives, comma-separated: a level (`off`, `error`, `warn`, `info`, `debug`, `trace`, in any case) or `target=level`; `RUST_LOG` overrides it, `--log-level` overrides both (`"info"`) |
 /// | `syslog_socket` | `"/dev/log"` | the syslog socket (`"/dev/log"`) |
 /// | `notify_fd` | `3` | s6's notification descriptor, 3 or above: a newline there says ready (none) |
-/// | `no_new_privs` | `true` | whether the daemon sets `PR_SET_NO_NEW_PRIVS` |
-/// | `core_dumps` | `false` | whether the daemon may dump core |
-/// | `watchdog` | `"manual"` | systemd's watchdog: `"auto"` pings at half `WATCHDOG_USEC`; `"manual"`: the program does |
+/// | `no_new_privs` | `true` | whether the daemon sets `PR_SET_NO_NEW_PRIVS` once privileges are dropped (`false`, as systemd's `NoNewPrivileges=`) |
+/// | `core_dumps` | `true` | whether the daemon may dump core (`false`, as python-daemon: its memory may hold what it read as root) |
+/// | `watchdog` | `"manual"` | systemd's watchdog (`WatchdogSec=`): `"auto"` keeps it fed at half the interval until the program first calls `daemon_runtime::notify::watchdog()`; `"manual"`: only the program does (`"auto"`) |
 /// | `config` | `"/etc/hello/hello.toml"` | config file read when `--config` is not given; may be missing (none) |
 /// | `privileged` | `bind_socket` | function run as the original user before privileges drop; its `Ok` value goes to the last parameter (none) |
 /// | `ready` | `"manual"` | `"manual"`: the launcher waits until the body calls `daemon_runtime::ready()` (`"auto"`) |
