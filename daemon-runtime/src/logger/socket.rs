@@ -86,9 +86,11 @@ impl Socket {
 /// A socket connected to `path`. std creates it with `SOCK_CLOEXEC`, so a program's
 /// `exec` does not leak it. It is made non-blocking, which for sends is what
 /// `MSG_DONTWAIT` would do on each call: the descriptor is the logger's alone, so no
-/// one else sees the flag.
+/// one else sees the flag. Its number is raised out of the way of the program's files
+/// (a reconnect in the daemon must not take a number a stale `File` will close).
 fn open(path: &Path) -> io::Result<UnixDatagram> {
-    let socket = UnixDatagram::unbound()?;
+    let fd = crate::sys::fd::raise(std::os::fd::OwnedFd::from(UnixDatagram::unbound()?));
+    let socket = UnixDatagram::from(fd);
     socket.connect(path)?;
     socket.set_nonblocking(true)?;
     Ok(socket)

@@ -62,6 +62,19 @@ pub(crate) enum Mismatch {
     Invalid(String),
 }
 
+/// A value written as a TOML string, read as the flag's text is; `expected` says what
+/// it must be when it is not a string.
+#[cfg(feature = "config")]
+fn from_string<K: Kind + ?Sized>(
+    value: &DeValue<'_>,
+    expected: &'static str,
+) -> Result<K::Value, Mismatch> {
+    match value {
+        DeValue::String(s) => K::parse(s).map_err(Mismatch::Invalid),
+        _ => Err(Mismatch::Expected(expected)),
+    }
+}
+
 /// A TOML integer's value; `None` if it does not fit an `i64`.
 #[cfg(feature = "config")]
 fn integer(i: &toml::de::DeInteger<'_>) -> Option<i64> {
@@ -80,10 +93,7 @@ impl Kind for Name {
 
     #[cfg(feature = "config")]
     fn from_toml(value: &DeValue<'_>) -> Result<String, Mismatch> {
-        match value {
-            DeValue::String(s) => Ok(s.to_string()),
-            _ => Err(Mismatch::Expected("a string")),
-        }
+        from_string::<Self>(value, "a string")
     }
 
     fn check(value: &String) -> Result<(), String> {
@@ -153,10 +163,7 @@ impl Kind for FsPath {
 
     #[cfg(feature = "config")]
     fn from_toml(value: &DeValue<'_>) -> Result<PathBuf, Mismatch> {
-        match value {
-            DeValue::String(s) => Ok(PathBuf::from(s.as_ref())),
-            _ => Err(Mismatch::Expected("a path (a string)")),
-        }
+        from_string::<Self>(value, "a path (a string)")
     }
 
     fn check(value: &PathBuf) -> Result<(), String> {
@@ -448,10 +455,7 @@ impl Kind for Target {
 
     #[cfg(feature = "config")]
     fn from_toml(value: &DeValue<'_>) -> Result<LogTarget, Mismatch> {
-        match value {
-            DeValue::String(s) => Self::parse(s).map_err(Mismatch::Invalid),
-            _ => Err(Mismatch::Expected("a log target, such as \"syslog\"")),
-        }
+        from_string::<Self>(value, "a log target, such as \"syslog\"")
     }
 
     fn show(value: &LogTarget) -> String {
@@ -473,12 +477,10 @@ impl Kind for Level {
 
     #[cfg(feature = "config")]
     fn from_toml(value: &DeValue<'_>) -> Result<String, Mismatch> {
-        match value {
-            DeValue::String(s) => Self::parse(s).map_err(Mismatch::Invalid),
-            _ => Err(Mismatch::Expected(
-                "log levels, such as \"info\" or \"warn,my_crate=debug\"",
-            )),
-        }
+        from_string::<Self>(
+            value,
+            "log levels, such as \"info\" or \"warn,my_crate=debug\"",
+        )
     }
 
     fn check(value: &String) -> Result<(), String> {
@@ -545,10 +547,7 @@ impl Kind for WatchdogMode {
 
     #[cfg(feature = "config")]
     fn from_toml(value: &DeValue<'_>) -> Result<Watchdog, Mismatch> {
-        match value {
-            DeValue::String(s) => Self::parse(s).map_err(Mismatch::Invalid),
-            _ => Err(Mismatch::Expected("\"auto\" or \"manual\"")),
-        }
+        from_string::<Self>(value, "\"auto\" or \"manual\"")
     }
 
     fn show(value: &Watchdog) -> String {
