@@ -53,6 +53,8 @@ pub(crate) struct PidFile {
     file: File,
     /// The lock file, locked: the daemon keeps it open as long as it runs.
     lock: File,
+    /// Whether this start made the PID file.
+    created: bool,
 }
 
 impl PidFile {
@@ -72,13 +74,17 @@ impl PidFile {
             owner: None,
             trusted,
         };
-        let file = parent.create_or_open(&how(0o644)).map_err(refused)?.file;
+        let opened = parent.create_or_open(&how(0o644)).map_err(refused)?;
+        let (file, created) = (opened.file, opened.created);
         let lock_parent = parent.sibling(lock_name(parent.name())).map_err(refused)?;
         let lock = lock_parent
             .create_or_open(&how(0o600))
             .map_err(refused)?
             .file;
         if let Err(held) = take(&lock) {
+            if created {
+                let _ = parent.unlink_if_same(&file);
+            }
             return Err(held.into_error(name, &path, &file, &lock));
         }
         // Ours now: whatever a dead daemon left in it must not be read as the pid of the
@@ -95,7 +101,18 @@ impl PidFile {
             path,
             file,
             lock,
+            created,
         })
+    }
+
+    /// Gives the file up before the daemon started: removed if this start created it
+    /// (it is empty), so that a start refused later leaves nothing behind.
+    pub(crate) fn abandon(self) {
+        if self.created
+            && let Some(parent) = &self.parent
+        {
+            let _ = parent.unlink_if_same(&self.file);
+        }
     }
 
     /// The descriptors the daemon must keep open.

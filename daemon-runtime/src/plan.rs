@@ -55,19 +55,20 @@ impl Plan {
             Some(path) => Some(PidFile::acquire(path, &settings.name.value, trusted)?),
             None => None,
         };
-        let detach = settings.daemon.value;
-        let open_log = |key, value: &Option<Sourced<PathBuf>>| match value {
-            Some(log) if detach => {
-                LogFile::open(key, &absolute(&log.value), identity.as_ref()).map(Some)
+        let outputs = match Outputs::open(settings, identity.as_ref()) {
+            Ok(outputs) => outputs,
+            Err(e) => {
+                // A start that fails leaves no PID file it made.
+                pid_file.map(PidFile::abandon);
+                return Err(e);
             }
-            _ => Ok(None),
         };
         Ok(Plan {
             logger,
             notify_fd,
-            stdout: open_log("stdout", &settings.stdout)?,
-            stderr: open_log("stderr", &settings.stderr)?,
-            dev_null: detach.then(open_dev_null).transpose()?,
+            stdout: outputs.stdout,
+            stderr: outputs.stderr,
+            dev_null: outputs.dev_null,
             identity,
             chroot,
             dir,
@@ -94,6 +95,29 @@ impl Plan {
         umask(Mode::from_bits_truncate(self.umask as libc::mode_t));
         log::debug!("umask is {:03o}", self.umask);
         Ok(())
+    }
+}
+
+/// Where a detached daemon's stdio goes: the log files and `/dev/null`.
+struct Outputs {
+    stdout: Option<LogFile>,
+    stderr: Option<LogFile>,
+    dev_null: Option<std::os::fd::OwnedFd>,
+}
+
+impl Outputs {
+    /// Step 5's files; none in the foreground, where stdio is left alone.
+    fn open(settings: &Settings, identity: Option<&Identity>) -> Result<Outputs, Error> {
+        let detach = settings.daemon.value;
+        let open_log = |key, value: &Option<Sourced<PathBuf>>| match value {
+            Some(log) if detach => LogFile::open(key, &absolute(&log.value), identity).map(Some),
+            _ => Ok(None),
+        };
+        Ok(Outputs {
+            stdout: open_log("stdout", &settings.stdout)?,
+            stderr: open_log("stderr", &settings.stderr)?,
+            dev_null: detach.then(open_dev_null).transpose()?,
+        })
     }
 }
 
