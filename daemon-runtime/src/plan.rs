@@ -59,7 +59,9 @@ impl Plan {
             Ok(outputs) => outputs,
             Err(e) => {
                 // A start that fails leaves no PID file it made.
-                pid_file.map(PidFile::abandon);
+                if let Some(pid_file) = pid_file {
+                    pid_file.abandon();
+                }
                 return Err(e);
             }
         };
