@@ -25,10 +25,10 @@ use daemon_tests::{
 /// How long a test waits for a record or a report.
 const WAIT: Duration = Duration::from_secs(30);
 
-/// The versions of the variables the tests set themselves removed, so that neither the
+/// logbot with its PID file in `scratch` (the path in its command line lets `Scratch`
+/// find strays), without the variables the tests set themselves: neither the
 /// developer's shell nor a systemd unit running the tests chooses the target or the
-/// filter; the PID file in `scratch`, whose path in the command line lets `Scratch`
-/// find strays.
+/// filter.
 fn logbot(scratch: &Scratch) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_logbot"));
     cmd.arg("--pid-file").arg(pid_file(scratch));
@@ -175,13 +175,17 @@ fn syslog_records_reach_rsyslog_with_facility_tag_pid_and_priority() {
             .args(["--record", "debug logbot below the default level"])
             .args(["--record", "warn logbot disk almost full"])
             .args(["--record", "error logbot::db query failed"])
+            .arg("--record")
+            .arg(format!("info logbot {}", "x".repeat(LONG)))
             .args(["--record", "info logbot first\nsecond"]),
         &scratch.join("done"),
     );
     let pid = bot.report.pid;
     // In the order sent: once the last is there, the others are.
     rsyslog.wait_for("first#012second");
-    let lines: Vec<String> = rsyslog.output().lines().map(str::to_owned).collect();
+    let mut lines: Vec<String> = rsyslog.output().lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 4, "{lines:#?}");
+    let long = lines.remove(2);
     assert_eq!(
         lines,
         [
@@ -190,11 +194,30 @@ fn syslog_records_reach_rsyslog_with_facility_tag_pid_and_priority() {
             format!("daemon.info logbot[{pid}]: first#012second"),
         ]
     );
+    assert_cut_by_the_logger(&long, &format!("daemon.info logbot[{pid}]: "));
     assert_eq!(
         text(&bot.launcher.stderr),
         "",
         "the launcher said something"
     );
+}
+
+/// The length of a message longer than a syslog datagram may be.
+const LONG: usize = 10_000;
+
+/// `line` is `prefix`, then as many `x` as fit, then the logger's own marker saying how
+/// many bytes it cut (rsyslogd took the whole datagram and cut nothing itself).
+fn assert_cut_by_the_logger(line: &str, prefix: &str) {
+    let rest = line
+        .strip_prefix(prefix)
+        .unwrap_or_else(|| panic!("{line:.100}"));
+    let kept = rest.bytes().take_while(|&b| b == b'x').count();
+    assert_eq!(
+        &rest[kept..],
+        format!(" [truncated {} bytes]", LONG - kept),
+        "{prefix}"
+    );
+    assert!(kept > 4096, "only {kept} bytes kept");
 }
 
 #[test]
@@ -259,8 +282,8 @@ fn auto_with_an_unreachable_syslog_warns_once_and_falls_back() {
     );
 }
 
-/// A forced `syslog` target falls back to nothing, but a syslog that does not answer
-/// at start is still said on the terminal, and one that comes up later is used.
+/// A forced `syslog` target has no fallback: a syslog that does not answer at start is a
+/// warning on the terminal, and one that comes up later is used.
 #[test]
 fn a_forced_syslog_that_does_not_answer_is_a_warning_and_used_once_it_answers() {
     let scratch = Scratch::new("log-late-syslog");
@@ -429,9 +452,9 @@ fn file_target_writes_timestamped_lines_and_follows_a_rename_and_sighup() {
     assert_eq!(read(&rotated), old, "the rotated file changed");
 }
 
-/// The daemon's records, the runtime's among them, go to the log file, from the moment
-/// the daemon switches its logger: none reach the launcher's standard error (the
-/// terminal it came from).
+/// The daemon's records, the runtime's debug lines of its first steps among them, go to
+/// the log file: none reach the launcher's standard error (the terminal it came from) in
+/// the log file's format.
 #[test]
 fn the_daemon_logs_nothing_to_the_launchers_stderr() {
     let scratch = Scratch::new("log-leak");
@@ -629,10 +652,38 @@ fn an_error_returned_after_start_is_not_logged_as_a_debug_dump() {
     let pid = wait_report(&done, 0).pid;
     // Once it is gone, it has written all it will.
     wait_gone(&scratch, pid);
+    let content = read(&log);
+    assert!(
+        !content.contains("Failure {"),
+        "the Debug dump is in the log:\n{content}"
+    );
     assert_eq!(
-        untimed_lines(&read(&log)),
+        untimed_lines(&content),
         [format!("CRIT daemon_runtime: {FAIL_CHAIN}")]
     );
+}
+
+/// A syslog that does not take the fatal record: it goes to the `stderr` log file.
+#[test]
+fn an_error_is_not_lost_when_syslog_does_not_answer() {
+    let scratch = Scratch::new("log-err-nosyslog");
+    let log = scratch.join("logbot.log");
+    let done = scratch.join("done");
+    let launcher = run(logbot(&scratch)
+        .args(["--daemon", "--log-target", "syslog", "--syslog-socket"])
+        .arg(scratch.join("nobody-listens.sock"))
+        .arg("--stderr")
+        .arg(&log)
+        .arg("--done")
+        .arg(&done)
+        .args(FAIL));
+    expect_code(&launcher, 0);
+    let pid = wait_report(&done, 0).pid;
+    let needle = format!("CRIT daemon_runtime: {FAIL_CHAIN}\n");
+    if let Err(so_far) = wait_for_text(&log, &needle, WAIT) {
+        panic!("no {needle:?} in the log: {so_far}");
+    }
+    wait_gone(&scratch, pid);
 }
 
 /// A panic before the daemon is ready (here in the privileged action) is in the log too.
@@ -914,17 +965,17 @@ fn on_tiny_tmpfs(dir: &Path, inner: &Command) -> Command {
     cmd
 }
 
-/// Whether `unshare --mount` works here (a container may forbid it).
+/// Whether a tmpfs can be mounted in a mount namespace of our own (a container may
+/// forbid either).
 fn private_mounts_work(test: &str) -> bool {
-    let probe = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "true"])
-        .output();
+    let scratch = Scratch::new("log-mount-probe");
+    let probe = on_tiny_tmpfs(scratch.path(), &Command::new("true")).output();
     match probe {
         Ok(out) if out.status.success() => true,
         Ok(out) => {
             skipped(
                 test,
-                &format!("unshare --mount fails: {}", text(&out.stderr).trim()),
+                &format!("cannot mount a private tmpfs: {}", text(&out.stderr).trim()),
             );
             false
         }
