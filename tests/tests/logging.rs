@@ -135,6 +135,14 @@ fn is_timestamp(s: &str) -> bool {
         })
 }
 
+/// The time now in UTC, to the second, as `2026-12-02T17:00:00`: from date(1), not from
+/// the runtime's own conversion.
+fn utc_now() -> String {
+    let out = run(Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%S"]));
+    expect_code(&out, 0);
+    text(&out.stdout).trim().to_owned()
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
@@ -408,6 +416,7 @@ fn file_target_writes_timestamped_lines_and_follows_a_rename_and_sighup() {
     let log = scratch.join("logbot.log");
     let rotated = scratch.join("logbot.log.1");
     let done = scratch.join("done");
+    let before = utc_now();
     let bot = start(
         logbot(&scratch)
             .args([
@@ -422,13 +431,21 @@ fn file_target_writes_timestamped_lines_and_follows_a_rename_and_sighup() {
             .args(["--record", "info logbot first\nsecond"]),
         &done,
     );
+    let after = utc_now();
+    let first = read(&log);
     assert_eq!(
-        untimed_lines(&read(&log)),
+        untimed_lines(&first),
         [
             "WARN logbot::disk: almost full",
             "INFO logbot: first",
             "  second"
         ]
+    );
+    // The time of the record, by date(1)'s reckoning.
+    let stamp = &first[..before.len()];
+    assert!(
+        before.as_str() <= stamp && stamp <= after.as_str(),
+        "{before} {first} {after}"
     );
     assert_eq!(text(&bot.launcher.stderr), "");
 
