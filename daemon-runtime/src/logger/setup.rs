@@ -66,9 +66,18 @@ impl Setup {
             config.syslog_socket = settings.syslog_socket.value.clone();
             config
         };
+        let daemon = config(daemon_target);
+        // The launcher does not connect to the daemon's socket: say now, while standard
+        // error is still the terminal, that it does not answer. (The daemon's own
+        // warning goes to that very socket, and is lost.)
+        if daemon_target != launcher_target
+            && let Some(warning) = unreachable(&daemon)
+        {
+            eprintln!("{}: warning: {warning}", settings.name.value);
+        }
         Ok(Setup {
             launcher: Some(config(launcher_target)),
-            daemon: Some(config(daemon_target)),
+            daemon: Some(daemon),
         })
     }
 
@@ -79,6 +88,7 @@ impl Setup {
             return Ok(());
         };
         let target = config.target;
+        let name = config.ident.clone();
         match super::install(config) {
             Ok(()) => {
                 TARGET.store(code(target), Ordering::Relaxed);
@@ -91,9 +101,10 @@ impl Setup {
                 reason: LogError::OtherLogger.to_string(),
                 origin: Origin::Default,
             }),
-            // Installed all the same; it reconnects.
+            // Installed all the same; it reconnects. On the terminal, not through the
+            // logger: it would send the warning where it cannot go.
             Err(unreachable) => {
-                log::warn!("{unreachable}");
+                eprintln!("{name}: warning: {unreachable}");
                 Ok(())
             }
         }
@@ -111,6 +122,22 @@ impl Setup {
         }
         TARGET.store(code(target), Ordering::Relaxed);
     }
+}
+
+/// [`LogError::Unreachable`] if `config`'s target is a socket that does not accept a
+/// connection now.
+fn unreachable(config: &LoggerConfig) -> Option<LogError> {
+    let path = match config.target {
+        LogTarget::Syslog => &config.syslog_socket,
+        LogTarget::Journal => &config.journal_socket,
+        _ => return None,
+    };
+    let source = super::socket::probe(path).err()?;
+    Some(LogError::Unreachable {
+        target: config.target,
+        path: path.clone(),
+        source,
+    })
 }
 
 /// The filter: `--log-level` (or a value forced in code) first; then `RUST_LOG` if it

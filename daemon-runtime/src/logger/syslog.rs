@@ -20,11 +20,13 @@ pub(super) const DEFAULT_SOCKET: &str = "/var/run/syslog";
 #[cfg(any(target_os = "freebsd", target_os = "netbsd", target_os = "dragonfly"))]
 pub(super) const DEFAULT_SOCKET: &str = "/var/run/log";
 
-/// The largest datagram sent: rsyslog's default `maxMessageSize`, beyond which it cuts
-/// the message itself. A longer message is cut here with a marker saying how much was
-/// cut, so the reader knows.
+/// The largest datagram sent: rsyslog's default `maxMessageSize`, beyond which its
+/// `imuxsock` cuts the datagram itself, marker and all. The documentation says "8k";
+/// the value is 8096 bytes (`iMaxLine` in rsyslog's `runtime/glbl.c`), header included.
+/// A longer message is cut here with a marker saying how much was cut, so the reader
+/// knows.
 #[cfg(not(target_os = "macos"))]
-pub(super) const MAX_DATAGRAM: usize = 8 * 1024;
+pub(super) const MAX_DATAGRAM: usize = 8096;
 /// macOS refuses local datagrams above `net.local.dgram.maxdgram`, 2 KiB by default.
 #[cfg(target_os = "macos")]
 pub(super) const MAX_DATAGRAM: usize = 2 * 1024;
