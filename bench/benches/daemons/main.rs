@@ -215,6 +215,8 @@ fn main() {
     for (_, exe) in &baselines {
         system::plain_memory(exe);
     }
+    // Other work on the machine moves every number; the report says how busy it was.
+    let load_before = procfs::load_average();
 
     for run in 0..options.runs {
         for (i, system) in rotated(&systems, run) {
@@ -246,6 +248,7 @@ fn main() {
         eprint!("\rcycle rounds: {}/{}", round + 1, options.rounds);
     }
     eprintln!();
+    let load = [load_before, procfs::load_average()];
 
     let mut sizes: Vec<(String, u64)> = systems
         .iter()
@@ -266,6 +269,7 @@ fn main() {
         baseline_rss: &baseline_rss,
         baseline_anon: &baseline_anon,
         sizes: &sizes,
+        load: &load,
     };
     let text = report.markdown();
     println!("{text}");

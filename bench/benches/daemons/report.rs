@@ -20,6 +20,8 @@ pub(crate) struct Report<'a> {
     pub(crate) baseline_rss: &'a [Samples],
     pub(crate) baseline_anon: &'a [Samples],
     pub(crate) sizes: &'a [(String, u64)],
+    /// `/proc/loadavg` (1, 5, 15 minutes) before the first run and after the last round.
+    pub(crate) load: &'a [String; 2],
 }
 
 /// Picks one measure's samples out of everything measured of a system.
@@ -411,12 +413,19 @@ impl Report<'_> {
             "{BEGIN}\n## Latest run\n\n\
              - date: {} (UTC)\n\
              - machine: {cpus} CPUs ({}), Linux {}, {rustc}\n\
+             - load average (1, 5, 15 min): {} before the runs, {} after\n\
+             - scratch directories and PID files under {}\n\
              - command: `{command}` (from the workspace root; this section is written by it)\n\
              - {} runs, {} rounds of {} start/stop cycles\n\n\
              {markdown}{END}\n",
             today(),
             procfs::cpu_model().unwrap_or_else(|| "unknown CPU".to_owned()),
             procfs::kernel(),
+            self.load[0],
+            self.load[1],
+            self.systems
+                .first()
+                .map_or_else(|| "?".to_owned(), System::scratch),
             self.options.runs,
             self.options.rounds,
             self.options.cycles,
