@@ -20,20 +20,27 @@ pub(crate) const NAME: &str = "macro (no config)";
 pub(crate) fn build() -> PathBuf {
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/lean/Cargo.toml");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
-    // `bench` is the profile `cargo bench` builds with; its binaries land in `release/`,
-    // beside the other systems, where the next line looks for this one.
-    let status = Command::new(&cargo)
-        .args(["build", "--quiet", "--profile", "bench", "--bins"])
+    let with_config = Path::new(env!("CARGO_BIN_EXE_tick_macro"));
+    // `bench` is the profile `cargo bench` builds with. The binary must land beside the
+    // other systems, so the build gets the same target directory and target.
+    let mut cmd = Command::new(&cargo);
+    cmd.args(["build", "--quiet", "--profile", "bench", "--bins"])
         .arg("--manifest-path")
         .arg(manifest)
-        .stdin(Stdio::null())
+        .stdin(Stdio::null());
+    if let Some((target_dir, triple)) = target_of(with_config) {
+        cmd.arg("--target-dir").arg(target_dir);
+        if let Some(triple) = triple {
+            cmd.arg("--target").arg(triple);
+        }
+    }
+    let status = cmd
         .status()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", cargo.to_string_lossy()));
     assert!(
         status.success(),
         "cargo build of {manifest} failed: {status}"
     );
-    let with_config = Path::new(env!("CARGO_BIN_EXE_tick_macro"));
     let exe = with_config.with_file_name("tick_macro_noconfig");
     assert!(
         offers_config(with_config),
@@ -47,6 +54,20 @@ pub(crate) fn build() -> PathBuf {
         exe.display()
     );
     crate::system::binary(&exe.to_string_lossy())
+}
+
+/// The target directory a binary of this build lies in (the ancestor Cargo tagged with
+/// `CACHEDIR.TAG`), and the target triple if the build named one
+/// (`<dir>/<triple>/release/` rather than `<dir>/release/`).
+fn target_of(exe: &Path) -> Option<(&Path, Option<&std::ffi::OsStr>)> {
+    let profile_dir = exe.parent()?;
+    let dir = profile_dir
+        .ancestors()
+        .skip(1)
+        .find(|d| d.join("CACHEDIR.TAG").is_file())?;
+    let above = profile_dir.parent()?;
+    let triple = (above != dir).then(|| above.file_name()).flatten();
+    Some((dir, triple))
 }
 
 /// Whether the program's `--help` lists `--config`.
