@@ -4,9 +4,10 @@
 //! write a PID file, wait for SIGTERM, exit. `tick_builder` and `tick_macro` use
 //! daemon-runtime as a user would; `tick_daemonize` and `tick_blivet` use the crates
 //! users would pick instead; `tick_floor` is a bare fork, setsid, fork with a pipe
-//! acknowledgement and nothing else. `tick_plain` and `clap_plain` are the baselines for
-//! memory and binary size, and `stop_pidfd` is the stop command of the daemons that
-//! have none.
+//! acknowledgement and nothing else. `tick_plain`, `clap_plain` and `clap_toml` are the
+//! baselines for memory and binary size, and `stop_pidfd` is the stop command of the
+//! daemons that have none. `tick_macro` without daemon-runtime's `config` feature is
+//! `tick_macro_noconfig`, in the package `bench/lean` (features are unified per build).
 //!
 //! This library holds what the peers, the floor, the stop command and the harness
 //! share: the `--pid-file` argument and waiting for SIGTERM. Pidfds come from

@@ -13,7 +13,8 @@
 //! between the daemon's exit (seen by a thread polling the harness's own pidfd) and
 //! the stop command's return. Then, round by round, `--cycles` start/stop pairs in a
 //! row per system. Sizes are those of the binaries `cargo bench` built, all in the
-//! same (bench, release-derived) profile.
+//! same (bench, release-derived) profile, plus `tick_macro` without daemon-runtime's
+//! `config` feature, which the harness builds itself first (see `lean.rs`).
 //!
 //! Options: `--runs N` (default 30), `--rounds N` rounds of cycles (default: as many as
 //! runs), `--cycles N` per round (default 100), `--write [FILE]` (default: the
@@ -25,6 +26,8 @@
 
 #[cfg(target_os = "linux")]
 mod cleanup;
+#[cfg(target_os = "linux")]
+mod lean;
 #[cfg(target_os = "linux")]
 mod procfs;
 #[cfg(target_os = "linux")]
@@ -154,7 +157,8 @@ fn systems() -> Vec<System> {
     list
 }
 
-/// The memory baselines: the same program in the foreground, without daemonizing.
+/// The memory and size baselines: the same program in the foreground, without
+/// daemonizing: bare, with the clap command line, and with that and a TOML config file.
 #[cfg(target_os = "linux")]
 fn baselines() -> Vec<(&'static str, PathBuf)> {
     vec![
@@ -166,6 +170,7 @@ fn baselines() -> Vec<(&'static str, PathBuf)> {
             "clap_plain",
             system::binary(env!("CARGO_BIN_EXE_clap_plain")),
         ),
+        ("clap_toml", system::binary(env!("CARGO_BIN_EXE_clap_toml"))),
     ]
 }
 
@@ -186,6 +191,8 @@ fn main() {
 #[cfg(target_os = "linux")]
 fn main() {
     let options = Options::parse();
+    // Before anything is started or timed: a build, not a measurement.
+    let lean = lean::build();
     let _guard = cleanup::install();
     let systems = systems();
     let baselines = baselines();
@@ -208,6 +215,8 @@ fn main() {
     for (_, exe) in &baselines {
         system::plain_memory(exe);
     }
+    // Other work on the machine moves every number; the report says how busy it was.
+    let load_before = procfs::load_average();
 
     for run in 0..options.runs {
         for (i, system) in rotated(&systems, run) {
@@ -239,11 +248,13 @@ fn main() {
         eprint!("\rcycle rounds: {}/{}", round + 1, options.rounds);
     }
     eprintln!();
+    let load = [load_before, procfs::load_average()];
 
     let mut sizes: Vec<(String, u64)> = systems
         .iter()
         .map(|s| (s.name.to_owned(), file_size(&s.exe)))
         .collect();
+    sizes.push((lean::NAME.to_owned(), file_size(&lean)));
     sizes.extend(
         baselines
             .iter()
@@ -258,6 +269,7 @@ fn main() {
         baseline_rss: &baseline_rss,
         baseline_anon: &baseline_anon,
         sizes: &sizes,
+        load: &load,
     };
     let text = report.markdown();
     println!("{text}");

@@ -79,6 +79,23 @@ impl System {
         }
     }
 
+    /// Where the scratch directories are, and their file system: the PID file's file
+    /// system changes the numbers (on ext4, a file truncated to zero and rewritten is
+    /// written back at its last close, and an unlinked one is freed there).
+    pub(crate) fn scratch(&self) -> String {
+        use nix::sys::statfs::{BTRFS_SUPER_MAGIC, EXT4_SUPER_MAGIC, TMPFS_MAGIC, XFS_SUPER_MAGIC};
+        let parent = self.dir.path().parent().unwrap_or(self.dir.path());
+        let kind = match nix::sys::statfs::statfs(parent).map(|s| s.filesystem_type()) {
+            Ok(EXT4_SUPER_MAGIC) => "ext4".to_owned(),
+            Ok(TMPFS_MAGIC) => "tmpfs".to_owned(),
+            Ok(BTRFS_SUPER_MAGIC) => "btrfs".to_owned(),
+            Ok(XFS_SUPER_MAGIC) => "xfs".to_owned(),
+            Ok(other) => format!("file system type {:#x}", other.0),
+            Err(e) => format!("unknown file system ({e})"),
+        };
+        format!("{} ({kind})", parent.display())
+    }
+
     pub(crate) fn pid_file(&self) -> PathBuf {
         self.dir.path().join("tick.pid")
     }
