@@ -36,6 +36,12 @@ pub fn builder() -> Builder<()> {
 pub trait Outcome {
     /// The failure to report, if this outcome is one.
     fn failure(&self) -> Option<String>;
+
+    /// Whether returning it from `main` makes Rust print it with `Debug` (an `Err`):
+    /// the runtime has reported it already, with `Display` and its causes.
+    fn is_err(&self) -> bool {
+        false
+    }
 }
 
 impl Outcome for () {
@@ -55,6 +61,10 @@ impl<T, E: Debug> Outcome for Result<T, E> {
         // An error that is not a `std::error::Error`: as Rust prints one returned from
         // `main`.
         self.as_ref().err().map(|e| format!("{e:?}"))
+    }
+
+    fn is_err(&self) -> bool {
+        self.is_err()
     }
 }
 
@@ -234,7 +244,7 @@ unsafe impl<T: Flattened> Send for NotFlattened<T> {}
 // SAFETY: as for `Send`: no data, never built.
 unsafe impl<T: Flattened> Sync for NotFlattened<T> {}
 
-fn run<T, R>(
+fn run<T, R: Outcome>(
     builder: Builder<T>,
     args: DaemonArgs,
     body: impl FnOnce(T) -> (R, Option<String>),
@@ -244,10 +254,8 @@ fn run<T, R>(
         .take_privileged()
         .expect("the privileged action's value is taken once");
     let (outcome, failure) = body(value);
-    // Whatever happens to the launcher, the log has it: a detached daemon's stderr is
-    // /dev/null.
     if let Some(failure) = &failure {
-        crate::logger::fatal(failure);
+        report(failure);
     }
     let pending = startup_pending().then(|| {
         failure.unwrap_or_else(|| {
@@ -259,5 +267,20 @@ fn run<T, R>(
     if let Some(message) = pending {
         report_failure(exit::UNAVAILABLE, &message);
     }
+    if outcome.is_err() {
+        // Returned from `main`, Rust would print the error again, with `Debug`.
+        std::process::exit(1);
+    }
     outcome
+}
+
+/// Whatever happens to the launcher, the log has the failure (a detached daemon's
+/// stderr is `/dev/null` or its log file): with the runtime's logger, at crit; without
+/// it, on stderr as Rust would print it (but with `Display`), and through the program's
+/// own logger.
+fn report(failure: &str) {
+    if !crate::logger::installed() {
+        eprintln!("Error: {failure}");
+    }
+    crate::logger::fatal(failure);
 }

@@ -364,6 +364,8 @@ impl<T> Builder<T> {
         };
         let logger = logger::setup::Setup::new(&settings, single.is_some())?;
         logger.install(settings.log_target.origin != Origin::Default)?;
+        // From here on a panic is logged: in the privileged action, in the body.
+        logger::setup::install_panic_hook();
         let notify_fd = manager::claim_notify_fd(settings.notify_fd.as_ref().map(|s| s.value))?;
         if single.is_some() {
             signals::prepare()?;

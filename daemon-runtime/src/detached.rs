@@ -64,11 +64,8 @@ impl Child {
     /// Steps 5 to 12.
     fn become_daemon<T>(mut self, job: Job<T>, settings: Settings, mut plan: Plan) -> Daemon<T> {
         self.close_inherited_fds(&plan, &job);
-        // Before any chroot: the logger's sockets are connected by path.
-        plan.logger.retarget();
-        self.or_fail(signal::reset_signals());
-        self.or_fail(plan.enter_directories(true));
-        self.or_fail(hardening::before_privileged_action(&settings));
+        // Stdio first (from descriptors opened before the fork), so that the daemon's own
+        // records from here on go to its log, not the launcher's terminal.
         let null = plan.dev_null.take().expect("opened for a detached start");
         self.or_fail(stdio::redirect_stdio(
             &null,
@@ -77,6 +74,11 @@ impl Child {
         ));
         // On descriptors 0 to 2 now; the daemon keeps nothing it does not use.
         drop(null);
+        // Before any chroot: the logger's sockets are connected by path.
+        plan.logger.retarget();
+        self.or_fail(signal::reset_signals());
+        self.or_fail(plan.enter_directories(true));
+        self.or_fail(hardening::before_privileged_action(&settings));
         let pid = getpid();
         log::debug!("detached: pid {pid}, session {}", session());
         let pid = pid.as_raw() as u32;
@@ -91,7 +93,6 @@ impl Child {
         signals::set_log_files(plan.stdout.take(), plan.stderr.take());
         self.or_fail(signals::install());
         self.or_fail(signal::unblock_all());
-        logger::setup::install_panic_hook();
         process::release_freed_heap();
         let ready = Ready {
             notify_fd: plan.notify_fd.take(),

@@ -9,8 +9,8 @@ use crate::error::Error;
 use crate::job::{Job, Readiness};
 use crate::plan::Plan;
 use crate::settings::Settings;
+use crate::signals;
 use crate::sys::{hardening, process, signal, user};
-use crate::{logger, signals};
 
 /// Runs steps 7 and 9 to 12 in this very process.
 pub(crate) fn run<T>(job: Job<T>, settings: Settings, mut plan: Plan) -> Result<Daemon<T>, Error> {
@@ -30,7 +30,6 @@ pub(crate) fn run<T>(job: Job<T>, settings: Settings, mut plan: Plan) -> Result<
     hardening::after_privilege_drop(&settings)?;
     signals::install()?;
     signal::restore(&mask);
-    logger::setup::install_panic_hook();
     process::release_freed_heap();
     log::debug!("running in the foreground (pid {pid})");
     let ready = Ready {

@@ -93,8 +93,10 @@ impl Notifier {
 
     /// Tells the launcher the daemon is ready; it exits 0.
     pub(crate) fn ready(self) {
-        let _ = self.send(b"R", None);
+        // Logged first: once the launcher has heard, it exits, and whoever started it may
+        // read the log at once.
         log::debug!("reported ready to the launching process");
+        let _ = self.send(b"R", None);
     }
 
     /// Tells the launcher the daemon failed; it prints `message` and exits with `code`.
@@ -159,7 +161,8 @@ impl Waiter {
             };
             if !ready {
                 if deadline.passed() {
-                    return Ok(heard.report(Outcome::TimedOut));
+                    let outcome = heard.at_deadline();
+                    return Ok(heard.report(outcome));
                 }
                 continue;
             }
@@ -206,6 +209,10 @@ struct Heard {
     buf: Vec<u8>,
     pid: Option<u32>,
     pidfds: Vec<OwnedFd>,
+    /// The daemon said "ready" before its parent said which process it is (the daemon
+    /// may run first after the fork): the launcher waits for the pid too, since it tells
+    /// a service manager `MAINPID=`.
+    ready: bool,
 }
 
 impl Heard {
@@ -217,8 +224,15 @@ impl Heard {
                 Parsed::Pid(pid, used) => {
                     self.pid = Some(pid);
                     self.buf.drain(..used);
+                    if self.ready {
+                        return Some(Outcome::Ready);
+                    }
                 }
-                Parsed::Ready => return Some(Outcome::Ready),
+                Parsed::Ready if self.pid.is_some() => return Some(Outcome::Ready),
+                Parsed::Ready => {
+                    self.ready = true;
+                    self.buf.drain(..1);
+                }
                 Parsed::Failed(code, message) => return Some(Outcome::Failed { code, message }),
                 Parsed::Garbage => {
                     return Some(Outcome::Failed {
@@ -230,8 +244,19 @@ impl Heard {
         }
     }
 
+    /// The outcome when the deadline passes.
+    fn at_deadline(&self) -> Outcome {
+        match self.ready {
+            true => Outcome::Ready,
+            false => Outcome::TimedOut,
+        }
+    }
+
     /// The outcome of end of file with `buf` left unparsed.
     fn at_end(&self) -> Outcome {
+        if self.ready {
+            return Outcome::Ready;
+        }
         match self.buf.first() {
             Some(b'E') => Outcome::Failed {
                 code: exit::SOFTWARE,
@@ -358,6 +383,17 @@ mod tests {
         frame.extend_from_slice(&1i32.to_le_bytes());
         frame.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(matches!(parse(&frame), Parsed::Garbage));
+    }
+
+    #[test]
+    fn ready_before_the_pid_waits_for_the_pid() {
+        let (waiter, notifier) = channel().unwrap();
+        notifier.send(b"R", None).unwrap();
+        notifier.daemon(11, None);
+        assert_eq!(
+            wait(waiter, Duration::from_secs(5)),
+            (Outcome::Ready, Some(11))
+        );
     }
 
     #[test]

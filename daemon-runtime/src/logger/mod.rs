@@ -378,6 +378,11 @@ pub fn retarget(config: LoggerConfig) -> Result<(), LogError> {
     configured
 }
 
+/// Whether the runtime's logger is installed (not the program's own, not `none`).
+pub(crate) fn installed() -> bool {
+    INSTALLED.load(Ordering::Acquire)
+}
+
 /// How many records were dropped and not yet reported by a `N log records dropped`
 /// record.
 pub fn dropped() -> u64 {
