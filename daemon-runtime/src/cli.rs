@@ -47,6 +47,58 @@ use crate::unit::{GivenFlag, ServiceKind};
 /// ```
 ///
 /// Fields are public so code can set them before starting (`args.daemon = true`).
+///
+/// # The program's required arguments
+///
+/// `--stop`, `--status`, `--reload` and `--print-service` need none of the arguments a
+/// program requires to start; `--restart` starts, so it needs them.
+///
+/// - `fn main(cli: Cli)` and [`Builder::launch_with`](crate::Builder::launch_with): the
+///   runtime parses, and reads a control action first with every requirement of `Cli`
+///   relaxed (required arguments, groups, subcommands). Nothing to write.
+/// - A subcommand handler: the program's own `Cli::parse()` runs first, and clap's
+///   derive insists on a value for a required field that is not an `Option` (`serve
+///   --stop` would exit 2). Write the field as an `Option`, required unless a control
+///   action is given:
+///
+/// ```
+/// use std::path::PathBuf;
+///
+/// use clap::{Args, Parser, Subcommand};
+/// use daemon_runtime::DaemonArgs;
+///
+/// #[derive(Parser)]
+/// struct Cli {
+///     #[command(subcommand)]
+///     command: Command,
+/// }
+///
+/// #[derive(Subcommand)]
+/// enum Command {
+///     Serve(ServeArgs),
+/// }
+///
+/// #[derive(Args)]
+/// struct ServeArgs {
+///     /// Required to start, not to stop
+///     #[arg(long, required_unless_present_any = DaemonArgs::CONTROL_IDS)]
+///     out: Option<PathBuf>,
+///     #[command(flatten)]
+///     daemon: DaemonArgs,
+/// }
+///
+/// assert!(Cli::try_parse_from(["app", "serve", "--stop"]).is_ok());
+/// assert!(Cli::try_parse_from(["app", "serve", "--daemon"]).is_err()); // --out is missing
+/// ```
+///
+/// # `--help`
+///
+/// Where the runtime builds the command line (`fn main()`, `fn main(cli: Cli)`), the
+/// flags' help shows the defaults the program sets (the attribute's, then the built-in
+/// ones), and a program that always detaches offers `--foreground` instead of
+/// `--daemon`. A flattened `DaemonArgs` is part of the program's own command, built
+/// before any attribute's values are known: its help shows the runtime's built-in
+/// defaults and always offers `--daemon`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DaemonArgs {
@@ -140,9 +192,11 @@ impl DaemonArgs {
         options
     }
 
-    /// The ids of the control flags (`--stop`, `--status`, `--reload`), for a subcommand
-    /// whose own arguments are required to start but not to stop it:
-    /// `#[arg(long, required_unless_present_any = DaemonArgs::CONTROL_IDS)] out: Option<PathBuf>`.
+    /// The ids of the control flags that need none of the program's own arguments
+    /// (`--stop`, `--status`, `--reload`, `--print-service`), for a subcommand whose
+    /// arguments are required to start but not to stop it:
+    /// `#[arg(long, required_unless_present_any = DaemonArgs::CONTROL_IDS)] out: Option<PathBuf>`
+    /// (see [the type's docs](DaemonArgs#the-programs-required-arguments)).
     pub const CONTROL_IDS: [&'static str; 4] = [
         "daemon-stop",
         "daemon-status",
