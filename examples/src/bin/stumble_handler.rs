@@ -26,6 +26,8 @@ struct Cli {
     command: Command,
 }
 
+// `DaemonArgs` is large (every setting's override); the enum is built once.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serve (in the background with --daemon)
