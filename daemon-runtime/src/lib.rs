@@ -103,8 +103,8 @@
 //! | settings merged from every source and checked | `builder.rs`, `settings/` | `Builder::load`, `settings::resolve` (driven by `settings/table.rs`) |
 //! | the config file read, when there is one | `config.rs` | `Config::load`, `Config::daemon_options` |
 //! | the flags parsed | `cli.rs` | `DaemonArgs` (its flags from `settings/table.rs`) |
-//! | 1. user and group resolved, directories checked | `plan.rs`, `sys/user.rs` | `Plan::prepare`, `user::resolve` |
-//! | 2. refuse to fork with more than one thread (first, before any file is created) | `builder.rs`, `sys/process.rs` | `Builder::start`, `ensure_single_threaded` |
+//! | 1. refuse to fork with more than one thread (once the settings say it detaches, before any file is created) | `builder.rs`, `sys/process.rs` | `Builder::start`, `ensure_single_threaded` |
+//! | 2. user and group resolved, directories checked | `plan.rs`, `sys/user.rs` | `Plan::prepare`, `user::resolve` |
 //! | 3. PID file opened and locked | `pidfile.rs` | `PidFile::acquire` |
 //! | 4. log files, `/dev/null`, readiness pipe | `logfile.rs`, `sys/stdio.rs`, `readiness.rs` | `LogFile::open`, `open_dev_null`, `readiness::channel` |
 //! | fork; the launcher waits for the report and exits | `launcher.rs` | `detach`, `await_daemon` |
@@ -124,7 +124,7 @@
 //! | `--stop` | `control/stop.rs` | [`control::stop`] |
 //! | `--status` | `control/status.rs` | [`control::status`] |
 //! | `--reload` | `control/mod.rs` | [`control::reload`] |
-//! | `--restart` | `builder.rs` | [`Builder::restart`] |
+//! | `--restart` (refused when it would change the daemon) | `builder.rs`, `control/restart.rs` | [`Builder::restart`], `restart::check` |
 //! | the control action the command line asks for | `control/mod.rs` | `control::perform` |
 //! | `--print-service`: systemd units and an init script made from the settings | `unit.rs` | [`unit::render`] |
 //! | finding and pinning the running daemon | `control/mod.rs`, `sys/pidfd.rs` | `control::find`, `Process` |
