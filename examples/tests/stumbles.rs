@@ -202,12 +202,16 @@ fn runtime_dir(scratch: &Scratch, mode: u32) -> PathBuf {
     dir
 }
 
-/// Removes a PID file outside the scratch directory however the test ends.
+/// Removes a PID file outside the scratch directory however the test ends, and its
+/// lock file (`<pid file>.lock`, which the runtime leaves in place).
 struct RemoveOnDrop(PathBuf);
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
+        let mut lock = self.0.clone().into_os_string();
+        lock.push(".lock");
         let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_file(lock);
     }
 }
 

@@ -46,7 +46,8 @@ struct ServeArgs {
     daemon: DaemonArgs,
 }
 
-#[daemonize(umask = 0o077)]
+// Ready once `--out` is written: the launcher returns after that.
+#[daemonize(umask = 0o077, ready = "manual")]
 fn serve(args: ServeArgs) -> io::Result<()> {
     let shutdown = daemon_runtime::shutdown();
     // clap required it: only a control action goes without, and those never get here.
@@ -54,6 +55,7 @@ fn serve(args: ServeArgs) -> io::Result<()> {
         .out
         .ok_or_else(|| io::Error::other("--out is required"))?;
     std::fs::write(out, format!("{}\n", std::process::id()))?;
+    daemon_runtime::ready();
     shutdown.wait();
     Ok(())
 }

@@ -23,10 +23,12 @@ struct Cli {
     out: PathBuf,
 }
 
-#[daemonize]
+// Ready once `--out` is written: the launcher returns after that.
+#[daemonize(ready = "manual")]
 fn main(cli: Cli) -> io::Result<()> {
     let shutdown = daemon_runtime::shutdown();
     std::fs::write(&cli.out, format!("{}\n", std::process::id()))?;
+    daemon_runtime::ready();
     shutdown.wait();
     Ok(())
 }

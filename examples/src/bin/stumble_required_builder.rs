@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use daemon_runtime::Daemon;
+use daemon_runtime::{Daemon, Readiness};
 
 /// Writes its pid to a file, then waits to be stopped
 #[derive(Parser)]
@@ -17,9 +17,13 @@ struct Cli {
 
 fn main() -> std::io::Result<()> {
     // A control action prints its outcome and exits in here.
-    let (cli, daemon) = Daemon::builder().launch_with::<Cli>();
+    let (cli, daemon) = Daemon::builder()
+        .readiness(Readiness::Manual)
+        .launch_with::<Cli>();
     let shutdown = daemon.shutdown();
     std::fs::write(&cli.out, format!("{}\n", daemon.pid()))?;
+    // The launcher returns once `--out` is written.
+    daemon.ready();
     shutdown.wait();
     Ok(())
 }
