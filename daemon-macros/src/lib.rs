@@ -103,7 +103,10 @@ use proc_macro::TokenStream;
 /// ## `fn main()`
 ///
 /// The runtime builds the whole command line with clap, named after the binary, with
-/// `--help` and `--version`. The first example above is the same as:
+/// `--help` and `--version`. The program has no flags of its own here: its own values
+/// come from its sections of the config file (`daemon_runtime::config()`, then
+/// `.section::<T>("name")`), or it takes its own parser with `fn main(cli: Cli)`. The
+/// first example above is the same as:
 ///
 /// ```no_run
 /// use daemon_runtime::{Daemon, DaemonArgs};
@@ -220,6 +223,14 @@ use proc_macro::TokenStream;
 ///     println!("serving on {}", args.port);
 /// }
 /// ```
+///
+/// The program's own `Cli::parse()` reads the handler's arguments before the attribute
+/// runs, so two things differ from `fn main`: `app serve --help` shows the runtime's
+/// built-in defaults, not the attribute's values; and an argument that `serve` requires
+/// to start is written `#[arg(long, required_unless_present_any =
+/// DaemonArgs::CONTROL_IDS)] out: Option<PathBuf>`, so that `app serve --stop` and
+/// `--status` need none (clap's derive insists on a required field that is not an
+/// `Option`).
 ///
 /// A handler may be an associated function (no `self`) whose body uses `Self`. With
 /// `async`, write `#[daemonize]` below `#[tokio::main]` for that: above it, the body

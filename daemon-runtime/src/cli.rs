@@ -47,6 +47,58 @@ use crate::unit::{GivenFlag, ServiceKind};
 /// ```
 ///
 /// Fields are public so code can set them before starting (`args.daemon = true`).
+///
+/// # The program's required arguments
+///
+/// `--stop`, `--status`, `--reload` and `--print-service` need none of the arguments a
+/// program requires to start; `--restart` starts, so it needs them.
+///
+/// - `fn main(cli: Cli)` and [`Builder::launch_with`](crate::Builder::launch_with): the
+///   runtime parses, and reads a control action first with every requirement of `Cli`
+///   relaxed (required arguments, groups, subcommands). Nothing to write.
+/// - A subcommand handler: the program's own `Cli::parse()` runs first, and clap's
+///   derive insists on a value for a required field that is not an `Option` (`serve
+///   --stop` would exit 2). Write the field as an `Option`, required unless a control
+///   action is given:
+///
+/// ```
+/// use std::path::PathBuf;
+///
+/// use clap::{Args, Parser, Subcommand};
+/// use daemon_runtime::DaemonArgs;
+///
+/// #[derive(Parser)]
+/// struct Cli {
+///     #[command(subcommand)]
+///     command: Command,
+/// }
+///
+/// #[derive(Subcommand)]
+/// enum Command {
+///     Serve(ServeArgs),
+/// }
+///
+/// #[derive(Args)]
+/// struct ServeArgs {
+///     /// Required to start, not to stop
+///     #[arg(long, required_unless_present_any = DaemonArgs::CONTROL_IDS)]
+///     out: Option<PathBuf>,
+///     #[command(flatten)]
+///     daemon: DaemonArgs,
+/// }
+///
+/// assert!(Cli::try_parse_from(["app", "serve", "--stop"]).is_ok());
+/// assert!(Cli::try_parse_from(["app", "serve", "--daemon"]).is_err()); // --out is missing
+/// ```
+///
+/// # `--help`
+///
+/// Where the runtime builds the command line (`fn main()`, `fn main(cli: Cli)`), the
+/// flags' help shows the defaults the program sets (the attribute's, then the built-in
+/// ones), and a program that always detaches offers `--foreground` instead of
+/// `--daemon`. A flattened `DaemonArgs` is part of the program's own command, built
+/// before any attribute's values are known: its help shows the runtime's built-in
+/// defaults and always offers `--daemon`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DaemonArgs {
@@ -140,9 +192,11 @@ impl DaemonArgs {
         options
     }
 
-    /// The ids of the control flags (`--stop`, `--status`, `--reload`), for a subcommand
-    /// whose own arguments are required to start but not to stop it:
-    /// `#[arg(long, required_unless_present_any = DaemonArgs::CONTROL_IDS)] out: Option<PathBuf>`.
+    /// The ids of the control flags that need none of the program's own arguments
+    /// (`--stop`, `--status`, `--reload`, `--print-service`), for a subcommand whose
+    /// arguments are required to start but not to stop it:
+    /// `#[arg(long, required_unless_present_any = DaemonArgs::CONTROL_IDS)] out: Option<PathBuf>`
+    /// (see [the type's docs](DaemonArgs#the-programs-required-arguments)).
     pub const CONTROL_IDS: [&'static str; 4] = [
         "daemon-stop",
         "daemon-status",
@@ -161,43 +215,15 @@ impl DaemonArgs {
     /// made of the built-in defaults and the program's own, such as the attribute's)
     /// rather than only the built-in ones; a program that always detaches does not offer
     /// `--daemon`.
+    ///
+    /// The arguments `cmd` requires become required unless a control action
+    /// ([`CONTROL_IDS`](Self::CONTROL_IDS)) is given: they are needed to start, not to
+    /// stop. (When `DaemonArgs` is flattened, that is the arguments before its field.)
     pub fn augment_with(cmd: Command, defaults: Option<&Settings>) -> Command {
-        if cmd.get_arguments().any(|a| a.get_id() == DAEMON_ID) {
+        if has_daemon_flags(&cmd) {
             return cmd;
         }
-        // Arguments the program requires to start are not needed to stop it: relax those
-        // added so far (all of them when the daemon flags come last).
-        let cmd = cmd.mut_args(|arg| match arg.is_required_set() {
-            true => arg.required_unless_present_any(Self::CONTROL_IDS),
-            false => arg,
-        });
-        let built_in;
-        let defaults = match defaults {
-            Some(defaults) => Some(defaults),
-            None => {
-                built_in = settings::built_in();
-                built_in.as_ref()
-            }
-        };
-        let forced = defaults.is_some_and(|d| d.daemon.value);
-        let group = ArgGroup::new("daemon-action").multiple(false).args(
-            std::iter::once(DAEMON_ID)
-                .chain(ACTIONS.iter().map(|a| a.0))
-                .chain([PRINT_SERVICE_ID]),
-        );
-        let args = mode_args(forced)
-            .into_iter()
-            .chain(ACTIONS.iter().map(|(id, long, _, help)| {
-                Arg::new(*id)
-                    .long(*long)
-                    .action(ArgAction::SetTrue)
-                    .help(*help)
-            }))
-            .chain([print_service_arg()])
-            .chain(config_arg())
-            .chain(settings::flag_args(defaults))
-            .map(|arg| arg.help_heading(HEADING));
-        cmd.args(args).group(group)
+        with_daemon_flags(relax_for_control(cmd), defaults)
     }
 
     /// Reads the daemon flags back from the matches of a command built with [`augment`](Self::augment).
@@ -224,7 +250,13 @@ impl DaemonArgs {
         T: Into<std::ffi::OsString> + Clone,
     {
         let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
-        let mut cmd = Self::augment_with(C::command(), defaults);
+        // Not relaxed: `control_only` reads a control action without the program's
+        // requirements, and the usage line keeps showing them.
+        let cmd = C::command();
+        let mut cmd = match has_daemon_flags(&cmd) {
+            true => cmd,
+            false => with_daemon_flags(cmd, defaults),
+        };
         if let Some(control) = control_only(&cmd, &args) {
             return Parsed::Control(control);
         }
@@ -311,6 +343,55 @@ fn relaxed(cmd: Command) -> Command {
         .subcommand_required(false)
         .arg_required_else_help(false)
         .mut_subcommands(relaxed)
+}
+
+/// Whether `cmd` has the daemon flags already (it flattens [`DaemonArgs`]).
+fn has_daemon_flags(cmd: &Command) -> bool {
+    cmd.get_arguments().any(|a| a.get_id() == DAEMON_ID)
+}
+
+/// `cmd` whose required arguments are required only to start: unless a control action is
+/// given. `required(false)` first: clap rejects an argument that is both required and
+/// required-unless (a debug assertion, so a panic in debug builds only).
+fn relax_for_control(cmd: Command) -> Command {
+    cmd.mut_args(|arg| match arg.is_required_set() {
+        true => arg
+            .required(false)
+            .required_unless_present_any(DaemonArgs::CONTROL_IDS),
+        false => arg,
+    })
+}
+
+/// `cmd` with the daemon flags under their heading, `--help` showing `defaults` (the
+/// built-in ones if `None`).
+fn with_daemon_flags(cmd: Command, defaults: Option<&Settings>) -> Command {
+    let built_in;
+    let defaults = match defaults {
+        Some(defaults) => Some(defaults),
+        None => {
+            built_in = settings::built_in();
+            built_in.as_ref()
+        }
+    };
+    let forced = defaults.is_some_and(|d| d.daemon.value);
+    let group = ArgGroup::new("daemon-action").multiple(false).args(
+        std::iter::once(DAEMON_ID)
+            .chain(ACTIONS.iter().map(|a| a.0))
+            .chain([PRINT_SERVICE_ID]),
+    );
+    let args = mode_args(forced)
+        .into_iter()
+        .chain(ACTIONS.iter().map(|(id, long, _, help)| {
+            Arg::new(*id)
+                .long(*long)
+                .action(ArgAction::SetTrue)
+                .help(*help)
+        }))
+        .chain([print_service_arg()])
+        .chain(config_arg())
+        .chain(settings::flag_args(defaults))
+        .map(|arg| arg.help_heading(HEADING));
+    cmd.args(args).group(group)
 }
 
 /// `--daemon` and `--foreground`: a program that detaches by default does not offer
@@ -440,6 +521,9 @@ impl FromArgMatches for DaemonArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::{Path, PathBuf};
+
+    use clap::CommandFactory;
 
     #[derive(Parser, Debug)]
     #[command(name = "app", version = "1.2.3", about = "An app")]
@@ -472,7 +556,7 @@ mod tests {
 
     #[test]
     fn augmented_command_keeps_name_version_about() {
-        let cmd = DaemonArgs::augment(<Cli as clap::CommandFactory>::command());
+        let cmd = DaemonArgs::augment(Cli::command());
         assert_eq!(cmd.get_name(), "app");
         assert_eq!(cmd.get_version(), Some("1.2.3"));
         let help = cmd.clone().render_help().to_string();
@@ -540,6 +624,105 @@ mod tests {
             DaemonArgs::from_matches(&m).unwrap().options(),
             Options::default()
         );
+    }
+
+    /// A program that requires `--out` to start.
+    #[derive(Parser, Debug)]
+    #[command(name = "prog")]
+    struct Required {
+        #[arg(long)]
+        out: PathBuf,
+    }
+
+    #[test]
+    fn control_actions_need_none_of_the_programs_required_arguments() {
+        for action in ["--status", "--stop", "--reload", "--print-service=sysv"] {
+            let parsed = DaemonArgs::parse_with_from::<Required, _, _>(
+                ["prog", action, "--pid-file", "/p"],
+                None,
+            );
+            let Parsed::Control(daemon) = parsed else {
+                panic!("{action}: a control action")
+            };
+            assert_eq!(daemon.options.pid_file, Some("/p".into()), "{action}");
+        }
+        // A start still gets the program's arguments (and clap's debug assertions,
+        // which a required argument that is also required-unless would fail, pass).
+        let Parsed::Start(cli, daemon) =
+            DaemonArgs::parse_with_from::<Required, _, _>(["prog", "--out", "/o"], None)
+        else {
+            panic!("a start")
+        };
+        assert_eq!(cli.out, Path::new("/o"));
+        assert_eq!(daemon.action(), Action::Start);
+    }
+
+    #[derive(Parser, Debug)]
+    #[command(name = "app")]
+    struct WithServe {
+        #[command(subcommand)]
+        command: Serve,
+    }
+
+    #[derive(clap::Subcommand, Debug)]
+    enum Serve {
+        Serve(ServeArgs),
+    }
+
+    /// A handler's arguments: `out` as the docs say, `port` required and not an `Option`.
+    #[derive(clap::Args, Debug)]
+    struct ServeArgs {
+        #[arg(long)]
+        port: Option<u16>,
+        #[arg(long, required_unless_present_any = DaemonArgs::CONTROL_IDS)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        daemon: DaemonArgs,
+    }
+
+    #[test]
+    fn a_handlers_option_required_unless_control_is_needed_to_start_only() {
+        WithServe::command().debug_assert();
+        let cli = WithServe::try_parse_from(["app", "serve", "--stop"]).expect("--stop parses");
+        let Serve::Serve(args) = cli.command;
+        assert_eq!(args.daemon.action(), Action::Stop);
+        assert_eq!(args.out, None);
+        let err = WithServe::try_parse_from(["app", "serve"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        assert!(err.to_string().contains("--out"), "{err}");
+    }
+
+    #[derive(Parser, Debug)]
+    #[command(name = "app")]
+    struct StrictServe {
+        #[command(subcommand)]
+        command: Strict,
+    }
+
+    #[derive(clap::Subcommand, Debug)]
+    enum Strict {
+        Serve(StrictArgs),
+    }
+
+    /// A required field that is not an `Option`, before the flattened flags.
+    #[derive(clap::Args, Debug)]
+    struct StrictArgs {
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        daemon: DaemonArgs,
+    }
+
+    #[test]
+    fn a_handlers_required_field_that_is_not_an_option_still_blocks_control() {
+        // Relaxed by the flattened flags without tripping clap's debug assertions...
+        StrictServe::command().debug_assert();
+        let cmd = StrictServe::command();
+        assert!(cmd.try_get_matches_from(["app", "serve", "--stop"]).is_ok());
+        // ...but clap's derive wants the value to build `StrictArgs`: what the docs say.
+        let err = StrictServe::try_parse_from(["app", "serve", "--stop"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        assert!(StrictServe::try_parse_from(["app", "serve", "--out", "/o"]).is_ok());
     }
 
     #[test]

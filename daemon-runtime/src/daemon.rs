@@ -78,6 +78,11 @@ fn take_pending() -> Option<Pending> {
 
 /// The config file the daemon was started with, if any: the whole document, so the
 /// program reads its own sections without parsing the file again.
+///
+/// `None` when no file was read: no `--config`, and no default file set (the
+/// attribute's `config = ...`, [`Builder::config_file`](crate::Builder::config_file)) or
+/// the default file is missing. [`Config::section`] then reads a table of the
+/// program's own: `Ok(None)` when the file has none of that name.
 #[cfg(feature = "config")]
 pub fn config() -> Option<&'static Config> {
     CONFIG.get()

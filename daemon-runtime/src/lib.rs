@@ -41,6 +41,58 @@
 //! section of the config file (`Config`, with the default `config` feature),
 //! command-line flags ([`DaemonArgs`]), and values forced in code. See [`settings`].
 //!
+//! # Dependencies
+//!
+//! `daemon-runtime` is the one dependency of every form. It re-exports the [`clap`] it
+//! builds the flags with and, with the default `config` feature, the [`serde`] it reads
+//! the config file with, both with their `derive` feature: `use daemon_runtime::clap;`
+//! lets `#[derive(clap::Parser)]` find clap (its derive names `clap::...`, and takes no
+//! other path), and `#[serde(crate = "daemon_runtime::serde")]` does the same for serde.
+//! A program that depends on `clap` (4) or `serde` (1) itself writes neither. An
+//! `async fn main` needs `tokio` with the `macros` and `rt-multi-thread` features.
+//!
+//! # In the body
+//!
+//! - [`shutdown()`] returns the [`Shutdown`] handle: [`wait`](Shutdown::wait),
+//!   [`wait_timeout`](Shutdown::wait_timeout) (which returns whether shutdown was
+//!   requested), [`requested`](Shutdown::requested), the future
+//!   [`wait_async`](Shutdown::wait_async) for any executor, and a descriptor to poll.
+//! - [`on_reload`] runs a hook after SIGHUP, once the log files are reopened.
+//! - `config()` returns `Option<&'static Config>`: `None` when no config file was read
+//!   (no `--config`, and no default file set, or the default file is missing).
+//!   `Config::section::<T>(name)` returns `Result<Option<T>, Error>`: `Ok(None)` when the
+//!   file has no table `[name]`, an error naming the file, line and column when the
+//!   table does not deserialize into `T`.
+//!
+//! `fn main()` has no command line of the program's own: its own values come from the
+//! config file's own sections, or the program takes its own parser,
+//! `fn main(cli: Cli)` (the daemon flags join it).
+//!
+//! ```no_run
+//! use daemon_runtime::{daemonize, serde};
+//!
+//! /// The config file's `[hello]` table.
+//! #[derive(serde::Deserialize)]
+//! #[serde(crate = "daemon_runtime::serde")]
+//! struct Hello {
+//!     greeting: String,
+//! }
+//!
+//! #[daemonize(config = "/etc/hello.toml")]
+//! fn main() -> Result<(), daemon_runtime::Error> {
+//!     let hello: Option<Hello> = match daemon_runtime::config() {
+//!         Some(config) => config.section("hello")?, // Ok(None): no [hello] table
+//!         None => None,                             // no config file was read
+//!     };
+//!     let greeting = hello.map_or_else(|| "hello".to_owned(), |h| h.greeting);
+//!     let shutdown = daemon_runtime::shutdown();
+//!     while !shutdown.wait_timeout(std::time::Duration::from_secs(1)) {
+//!         println!("{greeting}");
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
 //! # Where each step lives
 //!
 //! The start-up sequence of the README, and each control action, by file and function
@@ -80,7 +132,7 @@
 //! | `--stop` | `control/stop.rs` | [`control::stop`] |
 //! | `--status` | `control/status.rs`, `pidfile.rs` | [`control::status`], `pidfile::holder_of` |
 //! | `--reload` | `control/mod.rs` | [`control::reload`] |
-//! | `--restart` | `builder.rs`, `control/restart.rs` | [`Builder::restart`], `restart::check` |
+//! | `--restart` (refused when it would change the daemon) | `builder.rs`, `control/restart.rs` | [`Builder::restart`], `restart::check` |
 //! | the control action the command line asks for | `control/mod.rs` | `control::perform` |
 //! | `--print-service`: systemd units and an init script made from the settings | `unit.rs` | [`unit::render`] |
 //! | finding and pinning the running daemon | `control/mod.rs`, `sys/pidfd.rs`, `sys/procfs.rs` | `control::find`, `Process`, `procfs::holds_open` |
@@ -137,6 +189,17 @@ pub mod __private;
 /// The TOML crate the config file is parsed with, for [`Config::table`].
 #[cfg(feature = "config")]
 pub use toml;
+
+/// The clap the daemon flags are built with (with its `derive` feature), so that a
+/// program's own parser needs no dependency of its own: clap's derive names `clap::...`,
+/// which `use daemon_runtime::clap;` brings into scope.
+pub use clap;
+
+/// The serde the config file is read with (with its `derive` feature), for
+/// [`Config::section`]: `#[derive(daemon_runtime::serde::Deserialize)]` with
+/// `#[serde(crate = "daemon_runtime::serde")]` needs no dependency of its own.
+#[cfg(feature = "config")]
+pub use serde;
 
 /// The README's Rust examples, compiled as doc tests.
 #[cfg(doctest)]

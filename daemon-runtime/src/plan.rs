@@ -14,7 +14,7 @@ use crate::logfile::LogFile;
 use crate::logger;
 use crate::notify::NotifyFd;
 use crate::pidfile::PidFile;
-use crate::settings::{Origin, Settings, Sourced};
+use crate::settings::{Origin, PidFileSetting, Settings, Sourced};
 use crate::sys::fs::{self, Trusted};
 use crate::sys::user::{self, Identity};
 
@@ -51,6 +51,7 @@ impl Plan {
             .map(|dir| working_dir(dir, chroot.as_deref()))
             .transpose()?;
         let trusted = Trusted::new(identity.as_ref().map(|id| id.uid));
+        say_where_the_default_pid_file_is(&settings.pid_file);
         let pid_file = match settings.pid_file.value.path() {
             Some(path) => Some(PidFile::acquire(path, &settings.name.value, trusted)?),
             None => None,
@@ -157,6 +158,22 @@ impl Plan {
 
     fn logs_mut(&mut self) -> impl Iterator<Item = &mut LogFile> {
         self.stdout.iter_mut().chain(self.stderr.iter_mut())
+    }
+}
+
+/// The default PID file depends on who runs the program and on `$XDG_RUNTIME_DIR`, so
+/// where no source named one, the debug log says which it is (or that there is none,
+/// which leaves a detached daemon that `--stop` cannot find).
+fn say_where_the_default_pid_file_is(pid_file: &Sourced<PidFileSetting>) {
+    if pid_file.origin != Origin::Default {
+        return;
+    }
+    match pid_file.value.path() {
+        Some(path) => log::debug!("default PID file {} (no pid_file setting)", path.display()),
+        None => log::debug!(
+            "no PID file: none is set, and there is no default place for one (/run as root, \
+             a private $XDG_RUNTIME_DIR otherwise); --stop and --status cannot find this daemon"
+        ),
     }
 }
 

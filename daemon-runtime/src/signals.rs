@@ -239,6 +239,10 @@ fn wake_shutdown_waiters() {
 /// returns from `main` (which removes the PID file). A second signal ends the process
 /// at once. Handles are cheap to clone and can be sent to other threads.
 ///
+/// Wait with [`wait`](Self::wait) or [`wait_timeout`](Self::wait_timeout), check
+/// [`requested`](Self::requested) between steps, await [`wait_async`](Self::wait_async)
+/// in async code (any executor), or poll the descriptor ([`AsFd`]).
+///
 /// ```no_run
 /// let shutdown = daemon_runtime::shutdown();
 /// while !shutdown.requested() {
