@@ -198,6 +198,10 @@ impl<T> Builder<T> {
     /// attribute's), which `--help` shows as the defaults; `None` if they do not resolve
     /// (the start then reports why).
     pub(crate) fn help_defaults(&self) -> Option<Settings> {
+        // Working them out costs a start time; only `--help` shows them.
+        if !crate::cli::asks_for_help() {
+            return None;
+        }
         let layers = [Layer {
             options: &self.code,
             source: self.code_source.clone(),

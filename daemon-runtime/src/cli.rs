@@ -260,7 +260,9 @@ impl DaemonArgs {
         if let Some(control) = control_only(&cmd, &args) {
             return Parsed::Control(control);
         }
-        let mut matches = cmd.clone().get_matches_from(args);
+        let mut matches = cmd
+            .try_get_matches_from_mut(args)
+            .unwrap_or_else(|e| e.exit());
         let daemon = Self::from_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit());
         let cli =
             C::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut cmd).exit());
@@ -304,7 +306,9 @@ impl DaemonArgs {
 
     /// Parses the process's arguments with `cmd` (built by [`command_with`](Self::command_with)).
     pub fn parse_command(mut cmd: Command) -> DaemonArgs {
-        let matches = cmd.clone().get_matches();
+        let matches = cmd
+            .try_get_matches_from_mut(std::env::args_os())
+            .unwrap_or_else(|e| e.exit());
         Self::from_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
     }
 }
@@ -324,6 +328,15 @@ pub enum Parsed<C> {
 /// needs. A command line that does not parse even so is left to the strict parse, which
 /// reports it.
 fn control_only(cmd: &Command, args: &[std::ffi::OsString]) -> Option<DaemonArgs> {
+    // A start (the common case) costs no second parse.
+    let control = ["--stop", "--status", "--reload", "--print-service"];
+    let mentioned = args.iter().skip(1).any(|arg| {
+        let arg = arg.as_encoded_bytes();
+        control.iter().any(|flag| arg.starts_with(flag.as_bytes()))
+    });
+    if !mentioned {
+        return None;
+    }
     let matches = relaxed(cmd.clone()).try_get_matches_from(args).ok()?;
     let daemon = DaemonArgs::from_matches(&matches).ok()?;
     matches!(
@@ -362,16 +375,25 @@ fn relax_for_control(cmd: Command) -> Command {
     })
 }
 
+/// Whether the process's command line asks for help: only then are the defaults worth
+/// working out for it.
+pub(crate) fn asks_for_help() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .any(|arg| arg == "-h" || arg == "--help" || arg == "help")
+}
+
 /// `cmd` with the daemon flags under their heading, `--help` showing `defaults` (the
-/// built-in ones if `None`).
+/// built-in ones if `None`, when help is asked for).
 fn with_daemon_flags(cmd: Command, defaults: Option<&Settings>) -> Command {
     let built_in;
     let defaults = match defaults {
         Some(defaults) => Some(defaults),
-        None => {
+        None if asks_for_help() => {
             built_in = settings::built_in();
             built_in.as_ref()
         }
+        None => None,
     };
     let forced = defaults.is_some_and(|d| d.daemon.value);
     let group = ArgGroup::new("daemon-action").multiple(false).args(

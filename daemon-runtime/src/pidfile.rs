@@ -88,12 +88,15 @@ impl PidFile {
             return Err(held.into_error(name, &path, &file, &lock));
         }
         // Ours now: whatever a dead daemon left in it must not be read as the pid of the
-        // process holding the lock.
-        ftruncate(&file, 0).map_err(|e| Error::PidFile {
-            action: "truncate",
-            path: path.clone(),
-            source: e.into(),
-        })?;
+        // process holding the lock. (A new, empty file is left alone: on ext4 a file cut
+        // to zero and then written is flushed on its next close, which costs a stop.)
+        if file.metadata().is_ok_and(|meta| meta.len() > 0) {
+            ftruncate(&file, 0).map_err(|e| Error::PidFile {
+                action: "truncate",
+                path: path.clone(),
+                source: e.into(),
+            })?;
+        }
         log::debug!("locked PID file {}", path.display());
         Ok(PidFile {
             name: parent.name().to_owned(),
@@ -143,17 +146,18 @@ impl PidFile {
         Ok(self.activate(pid))
     }
 
-    /// Writes `"<pid>\n"`: truncate, then write, through the locked descriptor.
+    /// Writes `"<pid>\n"` through the locked descriptor: written over the start, then
+    /// cut to its length (the file is empty by now; nothing is ever truncated to zero
+    /// and rewritten, which ext4 flushes on close).
     pub(crate) fn write_pid(&self, pid: u32) -> Result<(), Error> {
         let err = |source| Error::PidFile {
             action: "write the pid to",
             path: self.path.clone(),
             source,
         };
-        self.file.set_len(0).map_err(err)?;
-        self.file
-            .write_all_at(format!("{pid}\n").as_bytes(), 0)
-            .map_err(err)?;
+        let text = format!("{pid}\n");
+        self.file.write_all_at(text.as_bytes(), 0).map_err(err)?;
+        self.file.set_len(text.len() as u64).map_err(err)?;
         log::debug!("wrote pid {pid} to {}", self.path.display());
         Ok(())
     }
@@ -314,21 +318,17 @@ pub(crate) fn lock_state(file: &File) -> io::Result<LockState> {
 }
 
 /// Waits until no process holds `file`'s lock (the daemon's descriptors close as it
-/// exits) or `deadline` passes, on a helper thread, because `flock` has no timeout of
-/// its own. Used where there are no pidfds.
+/// exits) or `deadline` passes, looking every few milliseconds: `flock` has no timeout of
+/// its own. Used only where there are no pidfds, which wait without looking.
 pub(crate) fn wait_unlocked(file: &File, deadline: Deadline) -> bool {
-    let Ok(file) = file.try_clone() else {
-        return false;
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let got = file.lock_shared().is_ok();
-        let _ = file.unlock();
-        let _ = tx.send(got);
-    });
-    match deadline.remaining() {
-        Some(left) => rx.recv_timeout(left).unwrap_or(false),
-        None => rx.recv().unwrap_or(false),
+    loop {
+        match lock_state(file) {
+            Ok(LockState::Free) => return true,
+            Ok(LockState::Held) if !deadline.passed() => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            _ => return false,
+        }
     }
 }
 
