@@ -10,23 +10,27 @@
 //! (see `daemon_tests::managers::install`).
 //!
 //! A scenario is a function taking its manager and the [`Context`], listed in `main`.
+//! systemd's are in `systemd.rs`; the others are here.
 
+mod systemd;
+
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use daemon_tests::managers::docker::{self, Docker};
-use daemon_tests::managers::nspawn::{BIN_DIR, Systemd};
+use daemon_tests::managers::nspawn::Systemd;
 use daemon_tests::managers::rsyslog::Rsyslog;
 use daemon_tests::managers::runit::Runit;
 use daemon_tests::managers::s6::{S6, ServiceOptions};
 use daemon_tests::managers::start_stop_daemon::StartStopDaemon;
 use daemon_tests::managers::supervisord::Supervisord;
 use daemon_tests::managers::{
-    Context, Scenario, Suite, TIMEOUT, Unavailable, check, wait_for_text,
+    Context, Scenario, Suite, TIMEOUT, Unavailable, check, require, wait_for_text,
 };
-use daemon_tests::{Killer, ProcInfo, code, read_pid_file, wait_exit};
+use daemon_tests::{Killer, ProcInfo, code, read_pid_file, text, wait_exit};
 
 /// A PID 1 that never took the shutdown handle used to ignore SIGTERM: the default
 /// handler re-raised the signal with the default action, which the kernel drops for a
@@ -42,31 +46,55 @@ fn main() -> ExitCode {
     Suite::new(&[
         ("hello", hello),
         ("forced", env!("CARGO_BIN_EXE_forced").into()),
+        ("echod", env!("CARGO_BIN_EXE_echod").into()),
+        ("hang", env!("CARGO_BIN_EXE_hang").into()),
+        ("tokio_outer", env!("CARGO_BIN_EXE_tokio_outer").into()),
         ("probe", probe),
     ])
     .group::<Systemd>(vec![
-        Scenario::new("type_forking_pid_file_reload_stop", systemd_forking),
-        Scenario::new("type_notify_foreground", systemd_notify),
-        Scenario::new("journald_systemd_cat", journald_systemd_cat),
+        Scenario::new("type_forking_pid_file_reload_stop", systemd::forking),
+        Scenario::new(
+            "type_notify_automatic_ready_status",
+            systemd::notify_automatic,
+        ),
+        Scenario::new("type_notify_manual_ready", systemd::notify_manual),
+        Scenario::new("type_notify_with_daemon", systemd::notify_daemon),
+        Scenario::new("reloading_seen_by_systemd", systemd::reload_seen),
+        Scenario::new("watchdog_fed_stays_active", systemd::watchdog_fed),
+        Scenario::new("watchdog_hung_restarted", systemd::watchdog_hung),
+        Scenario::new("socket_activated_foreground", systemd::socket_foreground),
+        Scenario::new("socket_activated_forking", systemd::socket_forking),
+        Scenario::new(
+            "socket_activated_notify_daemon",
+            systemd::socket_notify_daemon,
+        ),
+        Scenario::new("print_service_unit_as_is", systemd::print_service),
+        Scenario::new("print_service_socket_units_as_is", systemd::print_socket),
+        Scenario::new("journal_error_priority", systemd::journal_priority),
+        Scenario::new("journald_systemd_cat", systemd::journald_systemd_cat),
     ])
     .group::<Supervisord>(vec![Scenario::new(
         "foreground_start_stop",
         supervisord_foreground,
     )])
     .group::<Runit>(vec![Scenario::new("runsv_sv_up_status_down", runit_sv)])
-    // Readiness through a descriptor comes with `ServiceOptions::notification_fd` and
-    // `s6-svc -wU` once the runtime writes to one (issue 10): `s6::readiness_fd`.
-    .group::<S6>(vec![Scenario::new("supervise_svc_up_svstat_down", s6_svc)])
-    .group::<StartStopDaemon>(vec![Scenario::new("start_status_stop", start_stop_daemon)])
+    .group::<S6>(vec![
+        Scenario::new("supervise_svc_up_svstat_down", s6_svc),
+        Scenario::new("notification_fd_readiness", s6_notification_fd),
+    ])
+    .group::<StartStopDaemon>(vec![
+        Scenario::new("start_status_stop", start_stop_daemon),
+        Scenario::new("notify_await_ready_then_prompt_failure", ssd_notify_await),
+    ])
     .group::<Docker>(vec![
         Scenario::new("pid1_shutdown_handle_stop_exits_0", docker_hello),
         Scenario::new("pid1_default_sigterm_exits_143", docker_default_sigterm)
             .known_failure(PID1_DEFAULT_SIGTERM_BUG),
     ])
-    .group::<Rsyslog>(vec![Scenario::new(
-        "imuxsock_rfc3164_datagram",
-        rsyslog_datagram,
-    )])
+    .group::<Rsyslog>(vec![
+        Scenario::new("imuxsock_rfc3164_datagram", rsyslog_datagram),
+        Scenario::new("syslog_target_of_a_detached_daemon", rsyslog_daemon),
+    ])
     .run()
 }
 
@@ -95,11 +123,11 @@ impl Files {
         }
     }
 
-    /// A `run` script (runit, s6) exec'ing hello in the foreground.
-    fn run_script(&self, hello: &Path) -> String {
+    /// A `run` script (runit, s6) exec'ing `program` in the foreground, with `flags`.
+    fn run_script(&self, program: &Path, flags: &str) -> String {
         format!(
-            "#!/bin/sh\nexec {} --pid-file {} --config {} >>{} 2>&1\n",
-            hello.display(),
+            "#!/bin/sh\nexec {} {flags} --pid-file {} --config {} >>{} 2>&1\n",
+            program.display(),
             self.pid_file.display(),
             self.config.display(),
             self.output.display()
@@ -108,108 +136,9 @@ impl Files {
 
     fn wait_for_output(&self, needle: &str) -> String {
         wait_for_text(&self.output, needle, TIMEOUT).unwrap_or_else(|so_far| {
-            panic!("no {needle:?} in hello's output within {TIMEOUT:?}: {so_far}")
+            panic!("no {needle:?} in the output within {TIMEOUT:?}: {so_far}")
         })
     }
-}
-
-/// `Type=forking`, `PIDFile=`, `hello --daemon`; `ExecReload=` through `hello --reload`.
-fn systemd_forking(systemd: &Systemd, _: &Context) -> Result<(), Unavailable> {
-    let flags = "--pid-file /run/hello-forking.pid --config /etc/hello/forking.toml";
-    systemd.write(
-        "/etc/hello/forking.toml",
-        &log_config("/run/hello-forking.log"),
-    );
-    systemd.install_unit(
-        "hello-forking.service",
-        &format!(
-            "[Service]\nType=forking\nPIDFile=/run/hello-forking.pid\nTimeoutSec=20\n\
-             ExecStart={BIN_DIR}/hello --daemon {flags}\n\
-             ExecReload={BIN_DIR}/hello --reload {flags}\n"
-        ),
-    );
-    systemd.systemctl_ok(&["start", "hello-forking"]);
-    let pid = systemd.main_pid("hello-forking").expect("a main pid");
-    assert_eq!(
-        systemd.read("/run/hello-forking.pid"),
-        Some(format!("{pid}\n")),
-        "the PID file names the main pid"
-    );
-    systemd.wait_for_text(
-        "/run/hello-forking.log",
-        &format!("hello started (pid {pid})"),
-    );
-
-    systemd.systemctl_ok(&["reload", "hello-forking"]);
-    systemd.wait_for_text("/run/hello-forking.log", "reloaded: log file reopened");
-    assert_eq!(
-        systemd.main_pid("hello-forking"),
-        Some(pid),
-        "reload restarted it"
-    );
-
-    systemd.systemctl_ok(&["stop", "hello-forking"]);
-    assert_eq!(systemd.show("hello-forking", "ActiveState"), "inactive");
-    assert_eq!(systemd.show("hello-forking", "Result"), "success");
-    assert!(
-        !systemd.exists("/run/hello-forking.pid"),
-        "the PID file outlived the stop"
-    );
-    systemd.wait_for_text("/run/hello-forking.log", "hello stopping after");
-    Ok(())
-}
-
-/// `Type=notify`, hello in the foreground: active once it sent `READY=1`.
-fn systemd_notify(systemd: &Systemd, _: &Context) -> Result<(), Unavailable> {
-    systemd.write("/etc/hello/notify.toml", "[daemon]\n");
-    systemd.install_unit(
-        "hello-notify.service",
-        &format!(
-            "[Service]\nType=notify\nTimeoutSec=20\nExecStart={BIN_DIR}/hello \
-             --pid-file /run/hello-notify.pid --config /etc/hello/notify.toml\n"
-        ),
-    );
-    systemd.systemctl_ok(&["start", "hello-notify"]);
-    assert_eq!(systemd.show("hello-notify", "ActiveState"), "active");
-    assert_eq!(systemd.show("hello-notify", "SubState"), "running");
-    let pid = systemd.main_pid("hello-notify").expect("a main pid");
-    assert_eq!(
-        systemd.read("/run/hello-notify.pid"),
-        Some(format!("{pid}\n"))
-    );
-    // In the foreground its output goes where systemd put stdout: the journal.
-    systemd.follow_journal(
-        &["-u", "hello-notify", "-o", "cat"],
-        &format!("hello started (pid {pid})"),
-    );
-
-    systemd.systemctl_ok(&["stop", "hello-notify"]);
-    assert_eq!(systemd.show("hello-notify", "ActiveState"), "inactive");
-    assert_eq!(systemd.show("hello-notify", "Result"), "success");
-    assert!(
-        !systemd.exists("/run/hello-notify.pid"),
-        "the PID file outlived the stop"
-    );
-    systemd.follow_journal(&["-u", "hello-notify", "-o", "cat"], "hello stopping after");
-    Ok(())
-}
-
-/// The journal inside the container works: what the logger's journal target needs.
-fn journald_systemd_cat(systemd: &Systemd, _: &Context) -> Result<(), Unavailable> {
-    let message = format!("journal check {}", std::process::id());
-    let sent = systemd.exec(&[
-        "systemd-cat",
-        "-t",
-        "hello-test",
-        "-p",
-        "err",
-        "echo",
-        &message,
-    ]);
-    check(&sent, "systemd-cat");
-    let lines = systemd.follow_journal(&["-t", "hello-test", "-p", "err", "-o", "cat"], &message);
-    assert_eq!(lines.last(), Some(&message));
-    Ok(())
 }
 
 /// supervisord runs hello in the foreground; `supervisorctl stop` ends it cleanly.
@@ -243,9 +172,20 @@ fn supervisord_foreground(supervisord: &Supervisord, ctx: &Context) -> Result<()
 }
 
 /// runit: `runsv` on a service directory whose `run` execs hello in the foreground.
+/// `sv down` sends SIGTERM (and SIGCONT); hello ends its loop and exits 0, which the
+/// service's `finish` script records (runsv passes it the exit code and the signal).
 fn runit_sv(runit: &Runit, ctx: &Context) -> Result<(), Unavailable> {
     let files = Files::new(ctx, "runit-hello");
-    let service = runit.service(ctx, "hello", &files.run_script(ctx.bin("hello")?), true);
+    let service = runit.service(ctx, "hello", &files.run_script(ctx.bin("hello")?, ""), true);
+    let finished = files.pid_file.with_file_name("finish.status");
+    let finish = service.dir().join("finish");
+    std::fs::write(
+        &finish,
+        format!("#!/bin/sh\necho \"$1 $2\" >{}\n", finished.display()),
+    )
+    .expect("write the finish script");
+    std::fs::set_permissions(&finish, std::fs::Permissions::from_mode(0o755))
+        .expect("chmod the finish script");
     assert!(
         service.status().starts_with("down:"),
         "{}",
@@ -267,7 +207,10 @@ fn runit_sv(runit: &Runit, ctx: &Context) -> Result<(), Unavailable> {
     );
     assert!(wait_exit(pid, TIMEOUT));
     assert!(!files.pid_file.exists(), "the PID file outlived the stop");
-    files.wait_for_output("hello stopping after");
+    let output = files.wait_for_output("hello stopping after");
+    assert!(output.contains("ticks (Some(SIGTERM))"), "{output}");
+    let status = wait_for_text(&finished, "\n", TIMEOUT).expect("the finish script ran");
+    assert_eq!(status, "0 0\n", "exit code and signal, as runsv saw them");
     Ok(())
 }
 
@@ -278,7 +221,12 @@ fn s6_svc(s6: &S6, ctx: &Context) -> Result<(), Unavailable> {
         down: true,
         ..ServiceOptions::default()
     };
-    let service = s6.service(ctx, "hello", &files.run_script(ctx.bin("hello")?), &options);
+    let service = s6.service(
+        ctx,
+        "hello",
+        &files.run_script(ctx.bin("hello")?, ""),
+        &options,
+    );
 
     service.svc_ok(&["-wu", "-T", "30000", "-u"]);
     let up = service.svstat_fields(&["up", "pid"]);
@@ -388,5 +336,145 @@ fn rsyslog_datagram(rsyslog: &Rsyslog, _: &Context) -> Result<(), Unavailable> {
         rsyslog.wait_for("hello[123]: test"),
         "daemon.info hello[123]: test"
     );
+    Ok(())
+}
+
+/// s6 readiness through `notification-fd`: the tokio example, with `--notify-fd 3`,
+/// writes its newline once its first timer tick fired (manual readiness), and
+/// `s6-svwait -U` returns then. It logged the tick before, so the line is in its
+/// output when the wait ends.
+fn s6_notification_fd(s6: &S6, ctx: &Context) -> Result<(), Unavailable> {
+    let svwait = require("s6-svwait", "s6")?;
+    let files = Files::new(ctx, "s6-tokio");
+    let options = ServiceOptions {
+        down: true,
+        notification_fd: Some(3),
+    };
+    let run = files.run_script(ctx.bin("tokio_outer")?, "--notify-fd 3");
+    let service = s6.service(ctx, "tokio", &run, &options);
+
+    service.svc_ok(&["-u"]);
+    let mut wait = std::process::Command::new(svwait);
+    wait.args(["-U", "-t", "30000"]).arg(service.dir());
+    check(&daemon_tests::run(&mut wait), "s6-svwait -U");
+    let output = std::fs::read_to_string(&files.output).unwrap_or_default();
+    assert!(
+        output.contains("tokio_outer: tick 1"),
+        "ready before the first tick: {output}"
+    );
+    let up = service.svstat_fields(&["up", "ready", "pid"]);
+    assert_eq!(up[..2], ["true", "true"], "{}", service.svstat());
+    assert_eq!(
+        read_pid_file(&files.pid_file).map(|p| p.to_string()),
+        Some(up[2].clone())
+    );
+
+    service.svc_ok(&["-wd", "-T", "30000", "-d"]);
+    let down = service.svstat_fields(&["up", "exitcode", "signal"]);
+    assert_eq!(down, ["false", "0", "NA"], "{}", service.svstat());
+    assert!(!files.pid_file.exists(), "the PID file outlived the stop");
+    Ok(())
+}
+
+/// How long `start-stop-daemon --notify-await` waits for the program's word.
+const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `start-stop-daemon --background --notify-await`: the start returns once hello sent
+/// `READY=1`; a second hello, which finds the first holding the PID file, says why
+/// with `ERRNO=`, so start-stop-daemon fails at once instead of waiting out its timeout.
+fn ssd_notify_await(ssd: &StartStopDaemon, ctx: &Context) -> Result<(), Unavailable> {
+    let hello = ctx.bin("hello")?.display().to_string();
+    let files = Files::new(ctx, "ssd-notify");
+    let (pid_file, config) = (files.pid_file.display(), files.config.display());
+    let output = files.output.display().to_string();
+    let timeout = NOTIFY_TIMEOUT.as_secs().to_string();
+    let start = |ssd_pid_file: &str| {
+        let args = [
+            "--start",
+            "--background",
+            "--notify-await",
+            "--notify-timeout",
+            &timeout,
+            "--output",
+            &output,
+            "--pidfile",
+            ssd_pid_file,
+            "--startas",
+            &hello,
+            "--",
+            "--pid-file",
+            &pid_file.to_string(),
+            "--config",
+            &config.to_string(),
+        ];
+        let started = Instant::now();
+        let result = ssd.run(&args);
+        (result, started.elapsed())
+    };
+
+    let (first, _) = start(&pid_file.to_string());
+    check(&first, "start-stop-daemon --start --notify-await");
+    let pid = read_pid_file(&files.pid_file).expect("the PID file names hello");
+    let daemon = Killer::new(pid);
+    files.wait_for_output(&format!("hello started (pid {pid})"));
+
+    // Its own check finds nothing (another PID file), so it starts a second hello.
+    let elsewhere = files.pid_file.with_file_name("elsewhere.pid");
+    let (second, took) = start(&elsewhere.display().to_string());
+    assert_eq!(code(&second.status), Some(2), "{}", text(&second.stderr));
+    assert!(
+        text(&second.stderr).contains("program failed to initialize"),
+        "{}",
+        text(&second.stderr)
+    );
+    assert!(
+        took < NOTIFY_TIMEOUT / 2,
+        "the failure took {took:?}, against a notify timeout of {NOTIFY_TIMEOUT:?}"
+    );
+    files.wait_for_output(&format!("hello is already running (pid {pid})"));
+    assert_eq!(read_pid_file(&files.pid_file), Some(pid));
+
+    let stop = [
+        "--stop",
+        "--pidfile",
+        &pid_file.to_string(),
+        "--retry",
+        "TERM/30/KILL/5",
+    ];
+    check(&ssd.run(&stop), "start-stop-daemon --stop");
+    assert!(wait_exit(daemon.pid(), TIMEOUT));
+    assert!(!files.pid_file.exists(), "the PID file outlived the stop");
+    Ok(())
+}
+
+/// The `syslog` log target of a detached daemon, pointed at a private rsyslogd: its
+/// records arrive with facility daemon, the program's name and the daemon's pid.
+fn rsyslog_daemon(rsyslog: &Rsyslog, ctx: &Context) -> Result<(), Unavailable> {
+    let hello = ctx.bin("hello")?;
+    let files = Files::new(ctx, "rsyslog-hello");
+    let mut start = std::process::Command::new(hello);
+    start
+        .args(["--daemon", "--log-target", "syslog", "--syslog-socket"])
+        .arg(rsyslog.socket())
+        .arg("--pid-file")
+        .arg(&files.pid_file)
+        .arg("--config")
+        .arg(&files.config);
+    check(&daemon_tests::run(&mut start), "hello --daemon");
+    let pid = read_pid_file(&files.pid_file).expect("the PID file names the daemon");
+    let daemon = Killer::new(pid);
+    let started = format!("hello[{pid}]: hello started (pid {pid})");
+    assert_eq!(rsyslog.wait_for(&started), format!("daemon.info {started}"));
+
+    let mut stop = std::process::Command::new(hello);
+    stop.arg("--stop")
+        .arg("--pid-file")
+        .arg(&files.pid_file)
+        .arg("--config")
+        .arg(&files.config);
+    check(&daemon_tests::run(&mut stop), "hello --stop");
+    assert!(wait_exit(daemon.pid(), TIMEOUT));
+    let stopping = rsyslog.wait_for(&format!("hello[{pid}]: hello stopping after"));
+    assert!(stopping.starts_with("daemon.info "), "{stopping}");
     Ok(())
 }
