@@ -1,7 +1,7 @@
 //! The socket-activated echo server: it serves on a socket passed the way systemd
 //! passes one (descriptor 3, `LISTEN_FDS`, `LISTEN_PID`, `LISTEN_FDNAMES`), in the
 //! foreground and after `--daemon`, and binds its own when none was passed. (Under
-//! systemd itself, with a `.socket` unit: `tests/managers.rs`.)
+//! systemd itself, with a `.socket` unit: `tests/managers/systemd.rs`.)
 
 mod common;
 

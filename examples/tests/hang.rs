@@ -1,6 +1,6 @@
 //! The watchdog example: it feeds the watchdog once a round, and after `--hang-after N`
 //! rounds logs an error and feeds it no more, until stopped. (Under systemd, which then
-//! kills and restarts it: `tests/managers.rs`.)
+//! kills and restarts it: `tests/managers/systemd.rs`.)
 
 mod common;
 

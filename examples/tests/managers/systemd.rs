@@ -63,6 +63,13 @@ pub(crate) fn forking(systemd: &Systemd, _: &Context) -> Result<(), Unavailable>
     Ok(())
 }
 
+/// The unit is active; if not, the panic shows its journal.
+fn assert_active(systemd: &Systemd, unit: &str) {
+    let state = systemd.show(unit, "ActiveState");
+    let journal = || systemd.journal(&["-n", "all", "-u", unit, "-o", "short-monotonic"]);
+    assert!(state == "active", "{unit} is {state}:\n{}", journal());
+}
+
 /// `systemctl stop`: the unit ends inactive with `Result=success`, its PID file gone.
 fn stop_cleanly(systemd: &Systemd, unit: &str, pid_file: &str) {
     systemd.systemctl_ok(&["stop", unit]);
@@ -149,7 +156,7 @@ pub(crate) fn notify_daemon(systemd: &Systemd, _: &Context) -> Result<(), Unavai
     );
     systemd.write("/etc/hello/notify.toml", "[daemon]\n");
     systemd.systemctl_ok(&["start", "hello-notify-daemon"]);
-    assert_eq!(systemd.show("hello-notify-daemon", "ActiveState"), "active");
+    assert_active(systemd, "hello-notify-daemon");
     let pid = systemd.main_pid("hello-notify-daemon").expect("a main pid");
     assert_eq!(
         systemd.read("/run/hello-notify-daemon.pid"),
