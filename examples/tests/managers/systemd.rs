@@ -194,6 +194,9 @@ pub(crate) fn reload_seen(systemd: &Systemd, _: &Context) -> Result<(), Unavaila
     );
     systemd.write("/etc/hello/notify.toml", "[daemon]\n");
     systemd.systemctl_ok(&["start", "hello-reload"]);
+    // Logged once hello's reload hook is in place (the runtime's handler was before
+    // READY=1): the SIGHUP finds both.
+    follow_unit(systemd, "hello-reload", "hello started");
     let debug = DebugLog::enable(systemd);
     systemd.systemctl_ok(&["kill", "--kill-who=main", "-s", "HUP", "hello-reload"]);
     let lines = follow_unit(systemd, "hello-reload", "Changed reload -> running");
