@@ -11,6 +11,13 @@
 //! | `forced`      | `#[daemonize(daemon = true)]`: always detaches                    |
 //! | `privileged`  | binds its socket as root, serves as `nobody`                      |
 //! | `ticker`      | the builder API, without the attribute                            |
+//! | `echod`       | socket activation: serves on the socket systemd passes, or binds  |
+//! | `hang`        | feeds systemd's watchdog, and can stop to show what it is for     |
+//! | `traced`      | `tracing` events through the runtime's logger (tracing's `log`)   |
+//!
+//! They log with the `log` macros (or `tracing`), which the runtime's logger writes where
+//! an administrator looks: the journal under systemd, the log file when detached, standard
+//! error in the foreground.
 //!
 //! Their PID files and logs go to a per-user directory ([`state_dir`]), so they run
 //! without root.
@@ -88,13 +95,15 @@ pub fn tick_until_shutdown(
         ticks += 1;
         tick(ticks);
     }
-    println!("stopping after {ticks} ticks ({:?})", shutdown.signal());
+    log::info!("stopping after {ticks} ticks ({:?})", shutdown.signal());
     ticks
 }
 
 /// The tokio examples' work: an interval timer, until shutdown. Readiness is manual:
 /// the launcher returns once the first timer tick fired in the daemon, so its exit
-/// status says that the daemon's runtime works.
+/// status says that the daemon's runtime works. Each tick is also the status a service
+/// manager shows (`systemctl status`); the first is sent before readiness, so a manager
+/// that reports the service started already shows it.
 pub async fn tokio_ticks(name: &str, period: Duration) {
     let shutdown = daemon_runtime::shutdown();
     let mut interval = tokio::time::interval(period);
@@ -105,7 +114,8 @@ pub async fn tokio_ticks(name: &str, period: Duration) {
         tokio::select! {
             _ = interval.tick() => {
                 ticks += 1;
-                println!("{name}: tick {ticks}");
+                daemon_runtime::notify::status(format!("{name}: tick {ticks}"));
+                log::info!("{name}: tick {ticks}");
                 if ticks == 1 {
                     daemon_runtime::ready();
                 }
@@ -113,5 +123,5 @@ pub async fn tokio_ticks(name: &str, period: Duration) {
             () = shutdown.wait_async() => break,
         }
     }
-    println!("{name}: stopping after {ticks} ticks");
+    log::info!("{name}: stopping after {ticks} ticks");
 }

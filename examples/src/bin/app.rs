@@ -60,9 +60,9 @@ struct StatusArgs {
 )]
 fn serve(args: ServeArgs) {
     let shutdown = daemon_runtime::shutdown();
-    println!("app serve started (pid {})", std::process::id());
+    log::info!("app serve started (pid {})", std::process::id());
     tick_until_shutdown(&shutdown, Duration::from_millis(args.interval_ms), |n| {
-        println!("serving #{n}");
+        log::info!("serving #{n}");
     });
 }
 

@@ -19,6 +19,8 @@ use daemon_runtime::daemonize;
 )]
 fn main() {
     let shutdown = daemon_runtime::shutdown();
-    println!("forced started (pid {})", std::process::id());
-    tick_until_shutdown(&shutdown, Duration::from_secs(1), |n| println!("tick {n}"));
+    log::info!("forced started (pid {})", std::process::id());
+    tick_until_shutdown(&shutdown, Duration::from_secs(1), |n| {
+        log::info!("tick {n}")
+    });
 }

@@ -10,6 +10,12 @@
 //! hello --stop
 //! ```
 //!
+//! It logs with the `log` macros, which the runtime's logger sends where an
+//! administrator looks: the journal under systemd, the log file when detached, standard
+//! error in the foreground (`println!` would panic on a full disk). Under systemd it also
+//! feeds the watchdog (`WatchdogSec=`) from its loop and shows its progress in
+//! `systemctl status`; elsewhere those calls do nothing.
+//!
 //! The PID file and log live in a per-user directory (`daemon_examples::state_dir`),
 //! so it runs without root; a system daemon writes literals such as
 //! `pid_file = "/run/hello.pid"` instead. `hello.toml` there, if present, can override
@@ -18,7 +24,7 @@
 use std::time::{Duration, Instant};
 
 use daemon_examples::state_path;
-use daemon_runtime::daemonize;
+use daemon_runtime::{daemonize, notify};
 
 #[daemonize(
     pid_file = state_path("hello.pid"),
@@ -29,16 +35,21 @@ use daemon_runtime::daemonize;
 )]
 fn main() {
     // Only the daemon (or the foreground process) gets here.
-    daemon_runtime::on_reload(|| println!("reloaded: log file reopened"));
+    daemon_runtime::on_reload(|| log::info!("reloaded: log file reopened"));
     let shutdown = daemon_runtime::shutdown();
-    println!("hello started (pid {})", std::process::id());
+    log::info!("hello started (pid {})", std::process::id());
+    // A tick a second, and at least two per watchdog interval, so no feed comes late.
+    let second = Duration::from_secs(1);
+    let period = notify::watchdog_interval().map_or(second, |limit| (limit / 2).min(second));
     let started = Instant::now();
     let mut ticks = 0u64;
-    while !shutdown.wait_timeout(Duration::from_secs(1)) {
+    while !shutdown.wait_timeout(period) {
         ticks += 1;
-        println!("tick {ticks} ({:.1}s)", started.elapsed().as_secs_f64());
+        notify::watchdog();
+        notify::status(format!("serving, tick {ticks}"));
+        log::info!("tick {ticks} ({:.1}s)", started.elapsed().as_secs_f64());
     }
-    println!(
+    log::info!(
         "hello stopping after {ticks} ticks ({:?})",
         shutdown.signal()
     );

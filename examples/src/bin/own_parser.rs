@@ -33,8 +33,8 @@ struct Cli {
 )]
 fn main(cli: Cli) {
     let shutdown = daemon_runtime::shutdown();
-    println!("own_parser started (pid {})", std::process::id());
+    log::info!("own_parser started (pid {})", std::process::id());
     tick_until_shutdown(&shutdown, Duration::from_millis(cli.interval_ms), |n| {
-        println!("{} #{n}", cli.greeting);
+        log::info!("{} #{n}", cli.greeting);
     });
 }

@@ -57,8 +57,8 @@ fn bind_listener() -> io::Result<TcpListener> {
     config = state_path("privileged.toml"),
 )]
 fn main(listener: TcpListener) -> io::Result<()> {
-    println!(
-        "privileged: listening on {} as uid {}",
+    log::info!(
+        "listening on {} as uid {}",
         listener.local_addr()?,
         getuid()
     );
@@ -91,6 +91,6 @@ fn serve(listener: &TcpListener, shutdown: &Shutdown) -> io::Result<()> {
             Err(e) => return Err(e),
         }
     }
-    println!("privileged: stopping");
+    log::info!("stopping");
     Ok(())
 }

@@ -30,16 +30,16 @@ fn main() {
         .args(args)
         .launch();
 
-    daemon_runtime::on_reload(|| println!("reloaded: log file reopened"));
+    daemon_runtime::on_reload(|| log::info!("reloaded: log file reopened"));
     let shutdown = daemon.shutdown();
     let started = Instant::now();
-    println!("ticker started (pid {})", daemon.pid());
+    log::info!("ticker started (pid {})", daemon.pid());
     let mut ticks = 0u64;
     while !shutdown.wait_timeout(Duration::from_secs(1)) {
         ticks += 1;
-        println!("tick {ticks} ({:.1}s)", started.elapsed().as_secs_f64());
+        log::info!("tick {ticks} ({:.1}s)", started.elapsed().as_secs_f64());
     }
-    println!(
+    log::info!(
         "ticker stopping after {ticks} ticks ({:?})",
         shutdown.signal()
     );

@@ -12,7 +12,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::Instant;
 
 use daemon_tests::{
@@ -182,25 +182,21 @@ impl Example {
     }
 
     /// Starts `cmd` in the foreground with its output piped, and waits for a line that
-    /// contains `started`.
+    /// contains `started`. Standard output and error arrive as one stream of lines: in
+    /// the foreground the runtime's logger writes to standard error.
     pub(crate) fn foreground(&self, cmd: &mut Command, started: &str) -> Foreground {
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
         let killer = Killer::new(child.id());
-        let stdout = child.stdout.take().expect("piped stdout");
         let (send, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let stdout = child.stdout.take().expect("piped stdout");
+        forward_lines(stdout, send.clone());
+        let stderr = child.stderr.take().expect("piped stderr");
+        forward_lines(stderr, send);
         let mut foreground = Foreground {
             child,
             killer,
@@ -210,6 +206,19 @@ impl Example {
         foreground.wait_for(started);
         foreground
     }
+}
+
+/// Sends each line `output` yields to `send`, from a thread, until the output or the
+/// receiver ends.
+fn forward_lines(output: impl std::io::Read + Send + 'static, send: Sender<String>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(output).lines() {
+            let Ok(line) = line else { break };
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
 }
 
 /// A program running in the foreground, its output lines arriving on a channel.
@@ -265,4 +274,29 @@ impl Foreground {
         drop(self.killer);
         status
     }
+}
+
+/// The line of `log` that contains `text`, checked to be what the runtime's `file` log
+/// target writes: `2026-12-02T17:00:00.123Z LEVEL target: message`, UTC to the
+/// millisecond. Panics, showing the log, when there is no such line.
+pub(crate) fn file_record<'a>(log: &'a str, level: &str, target: &str, text: &str) -> &'a str {
+    let line = log
+        .lines()
+        .find(|line| line.contains(text))
+        .unwrap_or_else(|| panic!("no {text:?} in the log: {log}"));
+    // `YYYY-MM-DDTHH:MM:SS.mmmZ`: digits where the pattern has `0`.
+    let pattern = "0000-00-00T00:00:00.000Z";
+    let (stamp, rest) = line.split_at_checked(pattern.len()).unwrap_or((line, ""));
+    let stamped = stamp.len() == pattern.len()
+        && stamp.bytes().zip(pattern.bytes()).all(|(c, p)| match p {
+            b'0' => c.is_ascii_digit(),
+            p => c == p,
+        });
+    assert!(stamped, "{line:?} does not start with a UTC timestamp");
+    let prefix = format!(" {level} {target}: ");
+    assert!(
+        rest.starts_with(&prefix),
+        "{line:?}: not {prefix:?} after the time"
+    );
+    line
 }

@@ -1,8 +1,9 @@
 //! The daemons under real service managers: systemd (PID 1 of a `systemd-nspawn`
 //! container), supervisord, runit, s6, `start-stop-daemon`, Docker (a private
-//! `dockerd`) and rsyslog (for the syslog path of a logger).
+//! `dockerd`) and rsyslog (for the syslog path of a logger); and strace, to lose a race
+//! on purpose.
 //!
-//! A test binary with `harness = false` (`examples/tests/managers.rs`) lists its
+//! A test binary with `harness = false` (`examples/tests/managers/`) lists its
 //! scenarios in a [`Suite`]: one group per [`Manager`], set up once per test binary
 //! (booting systemd per scenario would cost seconds each), its scenarios run one after
 //! the other against that one manager, and the groups run in parallel with each other.
@@ -14,19 +15,19 @@
 //! use daemon_tests::managers::nspawn::{BIN_DIR, Systemd};
 //! use daemon_tests::managers::{Context, Scenario, Suite, Unavailable};
 //!
-//! fn notify_status(systemd: &Systemd, _: &Context) -> Result<(), Unavailable> {
+//! fn notify_ready(systemd: &Systemd, _: &Context) -> Result<(), Unavailable> {
 //!     systemd.install_unit(
-//!         "hello-status.service",
+//!         "hello-ready.service",
 //!         &format!("[Service]\nType=notify\nExecStart={BIN_DIR}/hello\n"),
 //!     );
-//!     systemd.systemctl_ok(&["start", "hello-status"]);
-//!     assert_eq!(systemd.show("hello-status", "StatusText"), "serving");
+//!     systemd.systemctl_ok(&["start", "hello-ready"]);
+//!     assert_eq!(systemd.show("hello-ready", "SubState"), "running");
 //!     Ok(())
 //! }
 //!
 //! fn main() -> std::process::ExitCode {
 //!     Suite::new(&[("hello", "target/debug/hello".into())])
-//!         .group::<Systemd>(vec![Scenario::new("notify_status", notify_status)])
+//!         .group::<Systemd>(vec![Scenario::new("notify_ready", notify_ready)])
 //!         .run()
 //! }
 //! ```
@@ -72,6 +73,7 @@ pub mod rsyslog;
 pub mod runit;
 pub mod s6;
 pub mod start_stop_daemon;
+pub mod strace;
 mod suite;
 pub mod supervisord;
 mod wait;

@@ -1,6 +1,8 @@
 //! dpkg's `start-stop-daemon` (1.21 on bookworm), as SysV init scripts use it. It is
 //! not a supervisor: nothing runs between its invocations, so there is nothing to
-//! stop here. (`--notify-await`, its sd_notify wait, is there for later scenarios.)
+//! stop here. With `--background --notify-await` it waits on an sd_notify socket of
+//! its own for `READY=1`, or fails at once on `ERRNO=` (and only then: a program that
+//! exits without a word leaves it waiting out `--notify-timeout`).
 
 use std::ffi::OsStr;
 use std::path::PathBuf;
