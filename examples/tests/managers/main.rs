@@ -40,18 +40,11 @@ use daemon_tests::{Killer, ProcInfo, code, read_pid_file, text, wait_exit};
 /// with 128 + the signal there; a known failure would be named here.
 const PID1_DEFAULT_SIGTERM_BUG: Option<&str> = None;
 
-/// The launcher takes the first "ready" frame on the readiness pipe as the outcome. The
-/// daemon's pid comes in another frame, from the intermediate process (after its fork),
-/// which can arrive after the daemon's own "ready" when the intermediate is scheduled
-/// late; the launcher then relays `READY=1` without `MAINPID=`, and under `Type=notify`
-/// with `--daemon` systemd, seeing its main process (the launcher) exit, stops the
-/// service (the daemon gets SIGTERM right after "Started"). Seen as a flake of
-/// `systemd::type_notify_with_daemon` under load; made certain here with strace.
-const READY_BEFORE_PID_BUG: Option<&str> = Some(
-    "the launcher relays READY=1 without MAINPID= when the daemon's ready frame beats the \
-     intermediate process's pid frame (readiness.rs Heard::parse returns at Ready with pid \
-     None; launcher.rs relay_ready)",
-);
+/// The launcher relays `READY=1` together with `MAINPID=`: the daemon's "ready" frame
+/// can beat the intermediate process's pid frame, and the launcher then waits for the
+/// pid before relaying. Made certain here with strace (the intermediate is slowed down);
+/// a known failure would be named here.
+const READY_BEFORE_PID_BUG: Option<&str> = None;
 
 fn main() -> ExitCode {
     let hello = PathBuf::from(env!("CARGO_BIN_EXE_hello"));
