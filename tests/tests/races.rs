@@ -247,10 +247,10 @@ fn item18_a_refused_start_never_quotes_a_pid_that_does_not_hold_the_lock() {
     let path = pid_file(&scratch);
     let stranger = daemon_tests::Stranger::start();
     let quoted = format!("(pid {})", stranger.pid());
-    for round in 0..25 {
+    for round in 0..40 {
         std::fs::write(&path, format!("{}\n", stranger.pid())).unwrap();
         let mut gate = Gate::new();
-        let launchers: Vec<Child> = (0..8)
+        let launchers: Vec<Child> = (0..12)
             .map(|_| {
                 gate.hold(probe(&scratch).arg("--daemon"))
                     .stdout(Stdio::piped())
