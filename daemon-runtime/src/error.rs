@@ -520,7 +520,10 @@ mod tests {
 
     #[test]
     fn messages_stay_on_one_line() {
-        assert!(matches!(one_line("plain"), std::borrow::Cow::Borrowed("plain")));
+        assert!(matches!(
+            one_line("plain"),
+            std::borrow::Cow::Borrowed("plain")
+        ));
         assert_eq!(
             one_line("cannot use dir /srv/a\nb: Not a directory"),
             "cannot use dir /srv/a\\nb: Not a directory"
