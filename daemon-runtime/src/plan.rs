@@ -138,7 +138,7 @@ impl Plan {
 fn open_dev_null() -> Result<std::os::fd::OwnedFd, Error> {
     fs::open_dev_null()
         .map(std::os::fd::OwnedFd::from)
-        .map_err(|r| Error::refused("/dev/null", r))
+        .map_err(|r| Error::refused("null device", r))
 }
 
 /// The chroot directory: absolute, existing, and only for root.

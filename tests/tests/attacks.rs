@@ -205,6 +205,65 @@ fn item02_pid_file_symlinked_to_a_root_file_is_refused() {
     secret.assert_untouched();
 }
 
+// The same walk for the directories (`dir`, `chroot`) and for `/dev/null`.
+
+#[test]
+fn item02_dir_and_chroot_through_another_users_symlink_are_refused() {
+    if !require_root("item02_dir_and_chroot_through_another_users_symlink_are_refused") {
+        return;
+    }
+    let scratch = Scratch::new("i02-dirs");
+    let secret = Secret::new(&scratch);
+    let run_dir = nobodys_dir(&scratch, "run");
+    let link = run_dir.join("app");
+    plant_symlink(&secret.dir, &link);
+    for key in ["dir", "chroot"] {
+        let out = run(probe(&scratch)
+            .arg("--daemon")
+            .arg(format!("--{key}"))
+            .arg(&link));
+        expect_code(&out, 66);
+        assert_eq!(
+            one_line(&out),
+            format!(
+                "probe: cannot use {key} {} (from --{key}): it is a symlink owned by uid 65534; \
+                 {RULE}",
+                link.display()
+            )
+        );
+    }
+    assert!(processes_mentioning(&scratch.marker()).is_empty());
+    secret.assert_untouched();
+}
+
+#[test]
+fn a_regular_file_in_place_of_dev_null_is_refused() {
+    if !require_root("a_regular_file_in_place_of_dev_null_is_refused") {
+        return;
+    }
+    let scratch = Scratch::new("dev-null");
+    let fake = scratch.join("fake-null");
+    std::fs::write(&fake, "not the null device\n").unwrap();
+    // In a mount namespace of its own, where the bind mount ends with the process.
+    let out = run(Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg("mount --bind \"$0\" /dev/null && exec \"$@\"")
+        .arg(&fake)
+        .arg(env!("CARGO_BIN_EXE_probe"))
+        .args(["--daemon", "--log-target", "none", "--pid-file"])
+        .arg(pid_file(&scratch)));
+    expect_code(&out, 73);
+    assert_eq!(
+        one_line(&out),
+        "probe: refusing null device /dev/null: it is a regular file, not the null device"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&fake).unwrap(),
+        "not the null device\n"
+    );
+    assert!(processes_mentioning(&scratch.marker()).is_empty());
+}
+
 // Item 3: chroot escape through a directory descriptor from outside the jail.
 
 #[test]
