@@ -110,21 +110,31 @@ fn signal_when_named(
     signal: Signal,
 ) -> Option<u32> {
     let deadline = Instant::now() + DEADLINE;
+    let exit = Pidfd::open(launcher.id()).expect("a pidfd on the launcher");
     loop {
+        // Looked at before the file: a launcher that exits right after the look has
+        // left the file naming its daemon.
+        let exited = launcher.try_wait().unwrap().is_some();
         if let Some(pid) = read_pid_file(path) {
             // Pinned before the signal: the pid cannot be someone else's by then.
             let daemon = Pidfd::open(pid).ok()?;
             let _ = daemon.signal(signal);
             return Some(pid);
         }
-        if launcher.try_wait().unwrap().is_some() {
+        if exited {
             return None;
         }
         let left = deadline.saturating_duration_since(Instant::now());
         assert!(!left.is_zero(), "the PID file never named a daemon");
-        let mut fds = [PollFd::new(inotify.as_fd(), PollFlags::POLLIN)];
-        // A short wait: the launcher's exit does not show in the directory.
-        let _ = poll(&mut fds, PollTimeout::from(10u8));
+        // Woken by a change in the directory, or by the launcher's exit.
+        let mut fds = [
+            PollFd::new(inotify.as_fd(), PollFlags::POLLIN),
+            PollFd::new(exit.as_fd(), PollFlags::POLLIN),
+        ];
+        let _ = poll(
+            &mut fds,
+            PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX),
+        );
         while inotify.read_events().is_ok_and(|e| !e.is_empty()) {}
     }
 }
