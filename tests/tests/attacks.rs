@@ -757,7 +757,9 @@ fn item09_a_file_dropped_after_the_start_does_not_break_the_shutdown_pipe() {
         let daemon = start(
             &scratch,
             probe(&scratch)
-                .args(["--daemon", "--graceful"])
+                // Ready once the shutdown handle is taken: a SIGTERM before would
+                // take the runtime's default way out.
+                .args(["--daemon", "--ready-when-started", "--graceful"])
                 .args(wait)
                 .arg("--late-drop")
                 .arg(env!("CARGO_BIN_EXE_probe"))

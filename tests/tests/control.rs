@@ -49,7 +49,9 @@ fn stop_of_a_graceful_daemon_waits_for_its_own_exit() {
     let daemon = start(
         &scratch,
         probe(&scratch)
-            .args(["--daemon", "--graceful", "--log"])
+            // Ready once the shutdown handle is taken (a SIGTERM before would not be
+            // graceful).
+            .args(["--daemon", "--ready-when-started", "--graceful", "--log"])
             .arg(&log),
     );
     let out = run(probe(&scratch).arg("--stop"));

@@ -334,7 +334,10 @@ fn each_step_is_logged_at_debug_level() {
         "{launcher}"
     );
     assert!(launcher.contains("DEBUG: umask is 027"), "{launcher}");
-    // After that, the daemon's log file.
+    // After that, the daemon's log file; complete once the daemon is gone (it logs
+    // "reported ready" after the launcher may have exited).
+    daemon_tests::send_signal(daemon.pid, libc::SIGTERM);
+    assert!(wait_exit(daemon.pid, daemon_tests::DEADLINE));
     let text = std::fs::read_to_string(&log).unwrap();
     for needle in [
         format!("DEBUG: detached: pid {}", daemon.pid),

@@ -160,7 +160,14 @@ fn privileged_action_runs_as_root_and_its_value_reaches_the_unprivileged_daemon(
     let daemon = common::start(
         &scratch,
         probe(&scratch)
-            .args(["--daemon", "--user", "nobody", "--log"])
+            // Ready once it has printed what it read, so the line is in the log.
+            .args([
+                "--daemon",
+                "--ready-when-started",
+                "--user",
+                "nobody",
+                "--log",
+            ])
             .arg(&log)
             .arg("--privileged-read")
             .arg(&secret),

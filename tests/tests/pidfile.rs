@@ -42,7 +42,9 @@ fn graceful_shutdown_removes_the_pid_file() {
     let daemon = start(
         &scratch,
         probe(&scratch)
-            .args(["--daemon", "--graceful", "--log"])
+            // Ready once the shutdown handle is taken (a SIGTERM before would not be
+            // graceful).
+            .args(["--daemon", "--ready-when-started", "--graceful", "--log"])
             .arg(&log),
     );
     assert!(is_locked(&pid_file(&scratch)));
