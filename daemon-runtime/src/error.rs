@@ -217,6 +217,24 @@ pub enum Error {
     },
 }
 
+/// `text` with its control characters escaped (`\n` for a line break), so that a
+/// message stays one line whatever it quotes: paths and config values may hold line
+/// breaks, and a log line or an init script reading the launcher's stderr takes each
+/// line for a message of its own.
+pub(crate) fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let escaped = text
+        .chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect();
+    std::borrow::Cow::Owned(escaped)
+}
+
 /// The `errno` a service manager is told (`ERRNO=`) for a failure that exits with
 /// `code`: the nearest meaning.
 pub(crate) fn errno_for(code: i32) -> i32 {
@@ -343,9 +361,9 @@ impl Error {
                 | Error::Control { .. }
         );
         if names_daemon {
-            eprintln!("{self}");
+            eprintln!("{}", one_line(&self.to_string()));
         } else {
-            eprintln!("{name}: {self}");
+            eprintln!("{}", one_line(&format!("{name}: {self}")));
         }
     }
 
@@ -493,5 +511,23 @@ impl StdError for Error {
             Error::Control { source, .. } => source.as_ref().map(|e| e as _),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_stay_on_one_line() {
+        assert!(matches!(
+            one_line("plain"),
+            std::borrow::Cow::Borrowed("plain")
+        ));
+        assert_eq!(
+            one_line("cannot use dir /srv/a\nb: Not a directory"),
+            "cannot use dir /srv/a\\nb: Not a directory"
+        );
+        assert_eq!(one_line("tab\there\u{1b}[0m"), "tab\\there\\u{1b}[0m");
     }
 }

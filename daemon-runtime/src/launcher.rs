@@ -12,7 +12,7 @@ use nix::unistd::Pid;
 
 use crate::daemon::Daemon;
 use crate::detached;
-use crate::error::{Error, errno_for, exit};
+use crate::error::{Error, errno_for, exit, one_line};
 use crate::job::Job;
 use crate::notify;
 use crate::plan::Plan;
@@ -68,7 +68,7 @@ fn await_daemon(intermediate: Pid, waiter: Waiter, settings: &Settings) -> ! {
         process.wait_exit_for(Duration::from_secs(5));
     }
     let _ = notify::failed(errno_for(failure.code), &failure.message);
-    eprintln!("{name}: {}", failure.message);
+    eprintln!("{}", one_line(&format!("{name}: {}", failure.message)));
     std::process::exit(failure.code)
 }
 
@@ -122,16 +122,22 @@ impl Failure {
 }
 
 /// Kills a daemon that did not get ready in time: through the pidfd the intermediate
-/// process sent, so the signal reaches the daemon or nothing. Before that frame came,
-/// the intermediate process itself, the launcher's own child, is killed, which no
-/// other process can stand in for either. Without pidfds, nothing is killed.
+/// process sent, so the signal reaches the daemon or nothing.
+///
+/// Before that frame came (or without pidfds), the intermediate process first, so that
+/// it forks nothing more, then its process group: the one its `setsid` made, which the
+/// daemon belongs to if it was forked already (between its fork and the frame). The
+/// intermediate is this process's child and is reaped only after this, so its pid, and
+/// the group id that equals it, cannot belong to any other process meanwhile; before
+/// its `setsid` there is no such group, and no daemon.
 fn kill(report: &Report, intermediate: Pid) -> bool {
     match &report.process {
         Some(daemon) => daemon.signal(Signal::SIGKILL).is_ok(),
-        None if report.pid.is_none() => {
-            nix::sys::signal::kill(intermediate, Signal::SIGKILL).is_ok()
+        None => {
+            let stopped = nix::sys::signal::kill(intermediate, Signal::SIGKILL).is_ok();
+            let group = nix::sys::signal::killpg(intermediate, Signal::SIGKILL).is_ok();
+            stopped || group
         }
-        None => false,
     }
 }
 

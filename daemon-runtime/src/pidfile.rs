@@ -58,12 +58,17 @@ pub(crate) struct PidFile {
 }
 
 impl PidFile {
-    /// Opens (creating it with mode 0644 if needed) the PID file at `path`, and takes
-    /// the lock beside it; `trusted` are the owners an existing file may have.
+    /// Takes the lock beside `path`, then opens (creating it with mode 0644 if needed)
+    /// the PID file at `path`; `trusted` are the owners an existing file may have.
     ///
     /// The PID file is truncated only once the lock is held, so a running daemon's file
     /// is never touched: a held lock gives [`Error::AlreadyRunning`] with the daemon's
     /// pid, or [`Error::LockHeld`] naming whoever else holds it.
+    ///
+    /// The lock is taken before the PID file is opened: a stale PID file is removed only
+    /// under the lock (by `--stop`), so the file opened once the lock is held is the one
+    /// at the path. Opened before, it could be unlinked while this process waited for
+    /// the lock, and the daemon would then write its pid into a file nobody can find.
     pub(crate) fn acquire(path: &Path, name: &str, trusted: Trusted) -> Result<PidFile, Error> {
         let path = crate::plan::absolute(path);
         let refused = |r: Refused| Error::refused("PID file", r);
@@ -74,19 +79,18 @@ impl PidFile {
             owner: None,
             trusted,
         };
-        let opened = parent.create_or_open(&how(0o644)).map_err(refused)?;
-        let (file, created) = (opened.file, opened.created);
         let lock_parent = parent.sibling(lock_name(parent.name())).map_err(refused)?;
         let lock = lock_parent
             .create_or_open(&how(0o600))
             .map_err(refused)?
             .file;
         if let Err(held) = take(&lock) {
-            if created {
-                let _ = parent.unlink_if_same(&file);
-            }
-            return Err(held.into_error(name, &path, &file, &lock));
+            // Only read, to name the holder: a file that cannot be read names nobody.
+            let named = parent.open_to_read().ok().and_then(|(f, _)| read_pid(&f));
+            return Err(held.into_error(name, &path, named, &lock));
         }
+        let opened = parent.create_or_open(&how(0o644)).map_err(refused)?;
+        let (file, created) = (opened.file, opened.created);
         // Ours now: whatever a dead daemon left in it must not be read as the pid of the
         // process holding the lock. (A new, empty file is left alone: on ext4 a file cut
         // to zero and then written is flushed on its next close, which costs a stop.)
@@ -226,14 +230,14 @@ fn take(lock: &File) -> Result<(), NotLocked> {
 }
 
 impl NotLocked {
-    fn into_error(self, name: &str, path: &Path, file: &File, lock: &File) -> Error {
+    fn into_error(self, name: &str, path: &Path, named: Option<u32>, lock: &File) -> Error {
         match self {
             NotLocked::Failed(source) => Error::PidFile {
                 action: "lock",
                 path: path.to_owned(),
                 source,
             },
-            NotLocked::Held => match holder(read_pid(file), lock) {
+            NotLocked::Held => match holder(named, lock) {
                 Holder::Daemon(pid) => Error::AlreadyRunning {
                     name: name.to_owned(),
                     pid: Some(pid),

@@ -181,7 +181,7 @@ fn say_where_the_default_pid_file_is(pid_file: &Sourced<PidFileSetting>) {
 fn open_dev_null() -> Result<std::os::fd::OwnedFd, Error> {
     fs::open_dev_null()
         .map(std::os::fd::OwnedFd::from)
-        .map_err(|r| Error::refused("/dev/null", r))
+        .map_err(|r| Error::refused("null device", r))
 }
 
 /// The chroot directory: absolute, existing, and only for root.

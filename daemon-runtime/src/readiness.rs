@@ -149,26 +149,33 @@ impl Waiter {
     pub(crate) fn wait(self, timeout: Duration) -> Result<Report, Error> {
         let deadline = Deadline::after(timeout);
         let mut heard = Heard::default();
+        // Set once the outcome is known without the pid: see `PID_GRACE`.
+        let mut grace: Option<Deadline> = None;
         loop {
-            if let Some(outcome) = heard.parse() {
-                return Ok(heard.report(outcome));
+            heard.parse();
+            if heard.pid.is_some() && heard.outcome.is_some() {
+                return Ok(heard.finish(None));
             }
+            if heard.outcome.is_some() && grace.is_none() {
+                grace = Some(Deadline::after(PID_GRACE));
+            }
+            let until = grace.unwrap_or(deadline);
             let mut fds = [PollFd::new(self.0.as_fd(), PollFlags::POLLIN)];
-            let ready = match poll(&mut fds, deadline.poll_timeout()) {
+            let ready = match poll(&mut fds, until.poll_timeout()) {
                 Ok(n) => n > 0,
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => return Err(Error::sys("poll on the readiness channel", e)),
             };
             if !ready {
-                if deadline.passed() {
-                    let outcome = heard.at_deadline();
-                    return Ok(heard.report(outcome));
+                if until.passed() {
+                    return Ok(heard.finish(Some(Outcome::TimedOut)));
                 }
                 continue;
             }
             if !self.receive(&mut heard)? {
-                let outcome = heard.parse().unwrap_or_else(|| heard.at_end());
-                return Ok(heard.report(outcome));
+                heard.parse();
+                let end = heard.at_end();
+                return Ok(heard.finish(Some(end)));
             }
         }
     }
@@ -203,60 +210,50 @@ impl Waiter {
     }
 }
 
+/// How long the launcher waits for the intermediate process's frame (the daemon's pid
+/// and pidfd) once the daemon has reported: the daemon can report first, while its
+/// parent, descheduled between the fork and its own report, has not sent the frame
+/// yet. Without it, a service manager would not be told the daemon's pid (`MAINPID=`),
+/// and a failed daemon could not be waited for.
+const PID_GRACE: Duration = Duration::from_secs(2);
+
 /// What the launcher has read so far.
 #[derive(Debug, Default)]
 struct Heard {
     buf: Vec<u8>,
     pid: Option<u32>,
     pidfds: Vec<OwnedFd>,
-    /// The daemon said "ready" before its parent said which process it is (the daemon
-    /// may run first after the fork): the launcher waits for the pid too, since it tells
-    /// a service manager `MAINPID=`.
-    ready: bool,
+    /// The daemon's report, once it came (the first one counts).
+    outcome: Option<Outcome>,
 }
 
 impl Heard {
-    /// Consumes every complete frame; the outcome once one decides it.
-    fn parse(&mut self) -> Option<Outcome> {
+    /// Consumes every complete frame, in whatever order the daemon's report and its
+    /// parent's pid frame arrived.
+    fn parse(&mut self) {
         loop {
-            match parse(&self.buf) {
-                Parsed::Incomplete => return None,
+            let (outcome, used) = match parse(&self.buf) {
+                Parsed::Incomplete => return,
                 Parsed::Pid(pid, used) => {
                     self.pid = Some(pid);
                     self.buf.drain(..used);
-                    if self.ready {
-                        return Some(Outcome::Ready);
-                    }
+                    continue;
                 }
-                Parsed::Ready if self.pid.is_some() => return Some(Outcome::Ready),
-                Parsed::Ready => {
-                    self.ready = true;
-                    self.buf.drain(..1);
-                }
-                Parsed::Failed(code, message) => return Some(Outcome::Failed { code, message }),
+                Parsed::Ready(used) => (Outcome::Ready, used),
+                Parsed::Failed(code, message, used) => (Outcome::Failed { code, message }, used),
                 Parsed::Garbage => {
-                    return Some(Outcome::Failed {
-                        code: exit::SOFTWARE,
-                        message: "the daemon sent an unreadable start-up report".into(),
-                    });
+                    let message = "the daemon sent an unreadable start-up report".into();
+                    let code = exit::SOFTWARE;
+                    (Outcome::Failed { code, message }, self.buf.len())
                 }
-            }
+            };
+            self.outcome.get_or_insert(outcome);
+            self.buf.drain(..used);
         }
     }
 
-    /// The outcome when the deadline passes.
-    fn at_deadline(&self) -> Outcome {
-        match self.ready {
-            true => Outcome::Ready,
-            false => Outcome::TimedOut,
-        }
-    }
-
-    /// The outcome of end of file with `buf` left unparsed.
+    /// The outcome of end of file: the report if one came, else what `buf` has left.
     fn at_end(&self) -> Outcome {
-        if self.ready {
-            return Outcome::Ready;
-        }
         match self.buf.first() {
             Some(b'E') => Outcome::Failed {
                 code: exit::SOFTWARE,
@@ -266,7 +263,13 @@ impl Heard {
         }
     }
 
-    fn report(mut self, outcome: Outcome) -> Report {
+    /// The report: the daemon's own outcome if it came, else `otherwise`.
+    fn finish(mut self, otherwise: Option<Outcome>) -> Report {
+        let outcome = match (self.outcome.take(), otherwise) {
+            (Some(outcome), _) => outcome,
+            (None, Some(otherwise)) => otherwise,
+            (None, None) => Outcome::Silent,
+        };
         let process = match (self.pid, self.pidfds.pop()) {
             (Some(pid), Some(fd)) => Some(Process::from_pidfd(pid, fd)),
             _ => None,
@@ -279,11 +282,12 @@ impl Heard {
     }
 }
 
+/// One frame, with the bytes it takes.
 enum Parsed {
     Incomplete,
     Pid(u32, usize),
-    Ready,
-    Failed(i32, String),
+    Ready(usize),
+    Failed(i32, String, usize),
     Garbage,
 }
 
@@ -295,7 +299,7 @@ fn parse(buf: &[u8]) -> Parsed {
             Some(w) => Parsed::Pid(u32::from_le_bytes(w), 5),
             None => Parsed::Incomplete,
         },
-        Some(b'R') => Parsed::Ready,
+        Some(b'R') => Parsed::Ready(1),
         Some(b'E') => {
             let (Some(code), Some(len)) = (word(1), word(5)) else {
                 return Parsed::Incomplete;
@@ -308,6 +312,7 @@ fn parse(buf: &[u8]) -> Parsed {
                 Some(msg) => Parsed::Failed(
                     i32::from_le_bytes(code),
                     String::from_utf8_lossy(msg).into_owned(),
+                    9 + len,
                 ),
                 None => Parsed::Incomplete,
             }
@@ -386,13 +391,28 @@ mod tests {
     }
 
     #[test]
-    fn ready_before_the_pid_waits_for_the_pid() {
+    fn the_pid_frame_is_read_when_it_comes_after_the_report() {
         let (waiter, notifier) = channel().unwrap();
-        notifier.send(b"R", None).unwrap();
-        notifier.daemon(11, None);
+        let parent = Notifier(notifier.0.try_clone().unwrap());
+        // The daemon reports before its parent has sent the pid frame.
+        notifier.ready();
+        parent.daemon(42, None);
+        drop(parent);
         assert_eq!(
             wait(waiter, Duration::from_secs(5)),
-            (Outcome::Ready, Some(11))
+            (Outcome::Ready, Some(42))
+        );
+    }
+
+    #[test]
+    fn a_report_without_a_pid_frame_is_taken_at_end_of_file() {
+        let (waiter, notifier) = channel().unwrap();
+        notifier.fail(69, "no");
+        let (outcome, pid) = wait(waiter, Duration::from_secs(5));
+        assert_eq!(pid, None);
+        assert!(
+            matches!(outcome, Outcome::Failed { code: 69, .. }),
+            "{outcome:?}"
         );
     }
 

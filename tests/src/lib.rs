@@ -1,6 +1,9 @@
 //! Support for the real-process integration tests: scratch directories, running a
 //! launcher with a deadline, reading a live process's state from `/proc`, waiting for
-//! a process to die through a pidfd, and killing whatever a test started.
+//! a process to die through a pidfd, and killing whatever a test started; copies of
+//! the test binaries that `nobody` can run ([`reachable`]); FIFOs read with a deadline
+//! ([`Fifo`]); launchers released at the same instant ([`Gate`]) and a seeded random
+//! source ([`Rng`]) for the fault-injection tests.
 //!
 //! Nothing here sleeps to synchronise: a launcher's exit, a pipe, a pidfd or a lock
 //! says when something happened.
@@ -16,8 +19,12 @@ use std::time::Duration;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::Signal;
 
+mod fault;
+mod fifo;
 pub mod managers;
 pub mod pidfd;
+pub use fault::{Gate, Rng};
+pub use fifo::Fifo;
 pub use pidfd::Pidfd;
 
 /// How long a launcher may take before a test calls it hung.
@@ -93,6 +100,18 @@ pub fn skipped(test: &str, why: &str) {
 /// hangs is killed and the test fails.
 pub fn run(cmd: &mut Command) -> Output {
     launch(cmd).1
+}
+
+/// Like [`run`], with a deadline of its own: for commands that must return at once (a
+/// look at a PID file), where a hang must fail the test quickly.
+pub fn run_within(cmd: &mut Command, deadline: Duration) -> Output {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    wait_output(child, deadline)
 }
 
 /// Like [`run`], also returning the pid the command ran as (a launcher's pid, to
@@ -473,4 +492,148 @@ pub fn run_on_pty(cmd: &mut Command, pty: &Pty) -> (u32, ExitStatus) {
         panic!("launcher {pid} on a pty did not finish");
     }
     (pid, child.wait().expect("wait"))
+}
+
+/// Makes `cmd` run as user `nobody`, group `nogroup`, without supplementary groups
+/// (the standard library drops them when it switches the uid as root). Its program
+/// must be one `nobody` can reach: see [`reachable`].
+pub fn as_nobody(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    let (uid, gid) = nobody();
+    cmd.uid(uid).gid(gid)
+}
+
+/// Kills every process whose command line contains `marker`, until none is left (a
+/// launcher killed mid-start may have forked meanwhile, so one sweep is not enough).
+pub fn kill_all_mentioning(marker: &str) {
+    for _ in 0..100 {
+        let left = processes_mentioning(marker);
+        if left.is_empty() {
+            return;
+        }
+        left.into_iter().for_each(kill_hard);
+    }
+    panic!("processes mentioning {marker} keep appearing");
+}
+
+/// CPU time `pid` has used so far (user plus system), in clock ticks, from
+/// `/proc/PID/stat`: what tells a process that spins from one that waits.
+pub fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/stat: {e}"));
+    let after = &stat[stat.rfind(')').expect("a command name in stat") + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat(5); 11 and 12 after the name.
+    let tick = |i: usize| fields[i].parse::<u64>().expect("a tick count");
+    tick(11) + tick(12)
+}
+
+/// A copy of the executable `exe` that every user can run, made once per test process
+/// (later calls with the same `exe` return the same copy).
+///
+/// Tests that run a binary as `nobody` need this: where the checkout lies under a
+/// directory only root can traverse (a clone in `/root`, mode 0700), `nobody` cannot
+/// even start `target/debug/probe` ("Permission denied"). The copies live in a
+/// directory of the system's temporary directory, mode 0755, removed when the test
+/// process exits; copies left by a process that died are removed by the next one.
+///
+/// The copy is made by `cp`, in a process of its own: a descriptor open for writing on
+/// the new file in this (multi-threaded) process could be inherited by a test forking
+/// meanwhile, and executing the copy would then fail with "Text file busy".
+pub fn reachable(exe: &Path) -> PathBuf {
+    use std::sync::Mutex;
+    static COPIES: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
+    let mut copies = COPIES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, copy)) = copies.iter().find(|(original, _)| original == exe) {
+        return copy.clone();
+    }
+    // Under its own name (programs name themselves after it), one directory per copy.
+    let dir = reachable_dir().join(copies.len().to_string());
+    std::fs::create_dir(&dir).expect("create a directory for a reachable copy");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
+        .expect("chmod the directory of a reachable copy");
+    let copy = dir.join(exe.file_name().expect("an executable's file name"));
+    let out = run(Command::new("cp").arg(exe).arg(&copy));
+    expect_code(&out, 0);
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755))
+        .expect("chmod the reachable copy");
+    copies.push((exe.to_owned(), copy.clone()));
+    copy
+}
+
+/// The directory [`reachable`] copies to: `daemon-tests-exe-<pid>` in the temporary
+/// directory, mode 0755, removed at exit.
+fn reachable_dir() -> &'static Path {
+    use std::sync::OnceLock;
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let tmp = std::env::temp_dir();
+        sweep_reachable_dirs(&tmp);
+        let dir = tmp.join(format!("{REACHABLE_PREFIX}{}", std::process::id()));
+        // A dead process of the same pid may have left it.
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).expect("create the directory for reachable copies");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod the directory for reachable copies");
+        extern "C" fn remove_at_exit() {
+            if let Some(dir) = DIR.get() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+        // SAFETY: atexit(3) only records the function pointer; the function runs at
+        // `exit`, which libtest reaches through `std::process::exit` or by returning.
+        unsafe { libc::atexit(remove_at_exit) };
+        dir
+    })
+}
+
+const REACHABLE_PREFIX: &str = "daemon-tests-exe-";
+
+/// Removes the copies of test processes that are gone (killed before their `atexit`).
+fn sweep_reachable_dirs(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(REACHABLE_PREFIX))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !is_alive(pid) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// A live process that is not the daemon (`sleep 600`): the stranger a stale PID file
+/// names. Killed and reaped on drop.
+#[derive(Debug)]
+pub struct Stranger(Child);
+
+impl Stranger {
+    /// Starts one.
+    pub fn start() -> Stranger {
+        let child = Command::new("sleep")
+            .arg("600")
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start a stranger");
+        Stranger(child)
+    }
+
+    /// Its pid.
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Stranger {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

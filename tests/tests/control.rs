@@ -49,7 +49,9 @@ fn stop_of_a_graceful_daemon_waits_for_its_own_exit() {
     let daemon = start(
         &scratch,
         probe(&scratch)
-            .args(["--daemon", "--graceful", "--log"])
+            // Ready once the shutdown handle is taken (a SIGTERM before would not be
+            // graceful).
+            .args(["--daemon", "--ready-when-started", "--graceful", "--log"])
             .arg(&log),
     );
     let out = run(probe(&scratch).arg("--stop"));
@@ -127,9 +129,13 @@ fn status_in_each_of_its_four_states() {
     let mut cmd = probe(&scratch);
     cmd.arg("--status");
     if is_root() {
-        use std::os::unix::process::CommandExt;
-        let (uid, gid) = daemon_tests::nobody();
-        cmd.uid(uid).gid(gid);
+        // A copy nobody can run even where the checkout lies under a 0700 home.
+        let exe = daemon_tests::reachable(std::path::Path::new(env!("CARGO_BIN_EXE_probe")));
+        cmd = Command::new(exe);
+        cmd.arg("--pid-file")
+            .arg(&path)
+            .args(["--log-target", "none", "--status"]);
+        daemon_tests::as_nobody(&mut cmd);
     } else {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
     }

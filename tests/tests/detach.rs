@@ -302,7 +302,7 @@ fn not_root_cannot_switch_user() {
     daemon_tests::expect_code(&out, 77);
     let stderr = daemon_tests::text(&out.stderr);
     assert!(
-        stderr.starts_with("probe: cannot switch to root (uid 0, gid 0): only root may switch users, and this runs as uid "),
+        stderr.starts_with("probe: cannot switch to root (uid 0, gid 0): only root, or a process with the CAP_SETUID and CAP_SETGID capabilities, may switch users, and this runs as uid "),
         "{stderr}"
     );
     assert!(!pid_file(&scratch).exists());

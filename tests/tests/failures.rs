@@ -65,20 +65,25 @@ fn unwritable_pid_file_directory() {
     std::fs::create_dir(&locked_dir).unwrap();
     std::fs::set_permissions(&locked_dir, std::fs::Permissions::from_mode(0o555)).unwrap();
     let path = locked_dir.join("probe.pid");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_probe"));
+    let mut cmd = if is_root() {
+        // Root writes anywhere; launch as nobody to meet a directory it cannot write,
+        // from a copy it can run wherever the checkout lies.
+        let exe = daemon_tests::reachable(std::path::Path::new(env!("CARGO_BIN_EXE_probe")));
+        let mut cmd = Command::new(exe);
+        daemon_tests::as_nobody(&mut cmd);
+        cmd
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_probe"))
+    };
     cmd.args(["--daemon", "--log-target", "none", "--pid-file"])
         .arg(&path);
-    if is_root() {
-        // Root writes anywhere; launch as nobody to meet a directory it cannot write.
-        use std::os::unix::process::CommandExt;
-        let (uid, gid) = daemon_tests::nobody();
-        cmd.uid(uid).gid(gid);
-    }
     let stderr = fails(&scratch, &mut cmd, 73);
+    // The lock beside the PID file is made first (the PID file is opened only under
+    // the lock), so it is the file named.
     assert_eq!(
         stderr,
         format!(
-            "probe: cannot open PID file {}: creating it failed: EACCES: Permission denied",
+            "probe: cannot open PID file {}.lock: creating it failed: EACCES: Permission denied",
             path.display()
         )
     );
@@ -155,7 +160,14 @@ fn privileged_action_runs_as_root_and_its_value_reaches_the_unprivileged_daemon(
     let daemon = common::start(
         &scratch,
         probe(&scratch)
-            .args(["--daemon", "--user", "nobody", "--log"])
+            // Ready once it has printed what it read, so the line is in the log.
+            .args([
+                "--daemon",
+                "--ready-when-started",
+                "--user",
+                "nobody",
+                "--log",
+            ])
             .arg(&log)
             .arg("--privileged-read")
             .arg(&secret),

@@ -42,7 +42,9 @@ fn graceful_shutdown_removes_the_pid_file() {
     let daemon = start(
         &scratch,
         probe(&scratch)
-            .args(["--daemon", "--graceful", "--log"])
+            // Ready once the shutdown handle is taken (a SIGTERM before would not be
+            // graceful).
+            .args(["--daemon", "--ready-when-started", "--graceful", "--log"])
             .arg(&log),
     );
     assert!(is_locked(&pid_file(&scratch)));
@@ -66,13 +68,20 @@ fn sigint_removes_the_pid_file_too() {
 fn panic_unwinding_removes_the_pid_file() {
     let scratch = Scratch::new("panic");
     let log = scratch.join("log");
-    let daemon = start(
-        &scratch,
-        probe(&scratch)
-            .args(["--daemon", "--panic", "--log"])
-            .arg(&log),
-    );
-    assert!(wait_exit(daemon.pid, DEADLINE));
+    // The daemon may panic, and remove its file, before the launcher has exited: its
+    // pid comes from the log, where "started" is before the (manual) readiness.
+    let out = run(probe(&scratch)
+        .args(["--daemon", "--ready-when-started", "--panic", "--log"])
+        .arg(&log));
+    expect_code(&out, 0);
+    let said = std::fs::read_to_string(&log).unwrap();
+    let pid: u32 = said
+        .lines()
+        .find_map(|l| l.strip_prefix("started pid="))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in the log: {said}"));
+    assert!(wait_exit(pid, DEADLINE));
     assert!(!pid_file(&scratch).exists());
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(log.contains("probe panics on request"), "{log}");

@@ -232,7 +232,13 @@ fn started_daemon_uses_the_config_file_and_hands_the_program_its_section() {
     let daemon = start(
         &scratch,
         probe(&scratch)
-            .args(["--daemon", "--print-app-section", "--config"])
+            // Ready once the section is printed, so that it is in the log.
+            .args([
+                "--daemon",
+                "--ready-when-started",
+                "--print-app-section",
+                "--config",
+            ])
             .arg(&config),
     );
     let info = ProcInfo::read(daemon.pid).unwrap();

@@ -5,6 +5,14 @@
 //! safe order: supplementary groups, then the group id, then the user id (once the uid
 //! is gone, the process may no longer change its groups), and then a check that root
 //! cannot be regained.
+//!
+//! Who may switch: root, and on Linux also a process that is not root but holds
+//! `CAP_SETUID` and `CAP_SETGID` in its effective set (a service manager's
+//! `AmbientCapabilities=`, `setpriv --ambient-caps`). The kernel takes a root process's
+//! capabilities away when its uids leave 0, but leaves those of a process whose uids
+//! were never 0: after the switch they are cleared here explicitly (effective,
+//! permitted, inheritable and ambient sets), or `CAP_SETUID` would let the daemon
+//! switch back.
 
 use nix::unistd::{Gid, Group, Uid, User, getegid, geteuid, setgid, setuid};
 
@@ -46,16 +54,36 @@ pub(crate) fn resolve(
         // Already that user: nothing to drop, and no right to change groups anyway.
         return Ok(None);
     }
-    if !geteuid().is_root() {
+    if !may_switch_users() {
         return Err(Error::NotPermitted {
             action: format!("switch to {}", identity.label),
-            reason: format!(
-                "only root may switch users, and this runs as uid {}",
-                geteuid()
-            ),
+            reason: not_permitted_reason(),
         });
     }
     Ok(Some(identity))
+}
+
+/// Whether this process may change its user and groups: root, or (on Linux) a process
+/// with `CAP_SETUID` and `CAP_SETGID` in its effective capability set.
+fn may_switch_users() -> bool {
+    geteuid().is_root() || caps::can_switch_users()
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn not_permitted_reason() -> String {
+    format!(
+        "only root, or a process with the CAP_SETUID and CAP_SETGID capabilities, may switch \
+         users, and this runs as uid {} without them",
+        geteuid()
+    )
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn not_permitted_reason() -> String {
+    format!(
+        "only root may switch users, and this runs as uid {}",
+        geteuid()
+    )
 }
 
 /// The user's ids and groups; its primary group unless `group` is given.
@@ -200,6 +228,9 @@ pub(crate) fn drop_to(identity: &Identity) -> Result<(), Error> {
     set_groups(identity)?;
     setgid(identity.gid).map_err(|e| Error::sys(format!("setgid({})", identity.gid), e))?;
     setuid(identity.uid).map_err(|e| Error::sys(format!("setuid({})", identity.uid), e))?;
+    if !identity.uid.is_root() {
+        caps::clear()?;
+    }
     verify(identity)?;
     log::debug!("switched to {}", identity.label);
     Ok(())
@@ -234,6 +265,9 @@ fn verify(identity: &Identity) -> Result<(), Error> {
             return Err(broken("the real, effective and saved gids differ"));
         }
     }
+    if !identity.uid.is_root() && caps::any_left() {
+        return Err(broken("capabilities are left"));
+    }
     #[cfg(not(target_vendor = "apple"))]
     {
         let mut now = nix::unistd::getgroups().map_err(|e| Error::sys("getgroups", e))?;
@@ -244,6 +278,107 @@ fn verify(identity: &Identity) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Capabilities (Linux): reading the effective set, and clearing every set after the
+/// switch. Elsewhere there are none to read or clear.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod caps {
+    use crate::error::Error;
+
+    /// `CAP_SETGID` and `CAP_SETUID` (capability numbers 6 and 7).
+    const SETID: u64 = (1 << 6) | (1 << 7);
+
+    /// `_LINUX_CAPABILITY_VERSION_3`: 64-bit sets, as two 32-bit halves.
+    const VERSION_3: u32 = 0x2008_0522;
+
+    /// `struct __user_cap_header_struct`.
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: libc::c_int,
+    }
+
+    /// `struct __user_cap_data_struct`.
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+
+    /// A capability set of this process from `/proc/self/status` (`CapEff`, `CapPrm`,
+    /// ...); `None` if it cannot be read.
+    fn set(name: &str) -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let value = status
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))?;
+        u64::from_str_radix(value.trim(), 16).ok()
+    }
+
+    /// Whether the effective set holds `CAP_SETUID` and `CAP_SETGID`. Without `/proc`,
+    /// no: only root may switch then.
+    pub(super) fn can_switch_users() -> bool {
+        set("CapEff").is_some_and(|caps| caps & SETID == SETID)
+    }
+
+    /// Whether any capability is left in the effective, permitted or ambient set.
+    pub(super) fn any_left() -> bool {
+        ["CapEff", "CapPrm", "CapAmb"]
+            .iter()
+            .any(|name| set(name).is_some_and(|caps| caps != 0))
+    }
+
+    /// Clears the ambient set, then the effective, permitted and inheritable sets.
+    /// Lowering is always allowed; a process that switched from root has none left
+    /// already, and this changes nothing for it.
+    pub(super) fn clear() -> Result<(), Error> {
+        // SAFETY: prctl(2) with integer arguments only.
+        let r = unsafe {
+            libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_CLEAR_ALL,
+                0,
+                0,
+                0,
+            )
+        };
+        // EINVAL: a kernel before 4.3, which has no ambient set to clear.
+        match nix::errno::Errno::result(r) {
+            Ok(_) | Err(nix::errno::Errno::EINVAL) => {}
+            Err(e) => return Err(Error::sys("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", e)),
+        }
+        let header = Header {
+            version: VERSION_3,
+            pid: 0,
+        };
+        let data = [Data::default(); 2];
+        // SAFETY: capset(2) reads one header and, for version 3, two data structs, all
+        // of which live across the call.
+        let r = unsafe { libc::syscall(libc::SYS_capset, &raw const header, data.as_ptr()) };
+        nix::errno::Errno::result(r)
+            .map(drop)
+            .map_err(|e| Error::sys("capset (clearing every capability)", e))
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+mod caps {
+    use crate::error::Error;
+
+    pub(super) fn can_switch_users() -> bool {
+        false
+    }
+
+    pub(super) fn any_left() -> bool {
+        false
+    }
+
+    pub(super) fn clear() -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

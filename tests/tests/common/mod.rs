@@ -41,3 +41,86 @@ pub fn start(scratch: &Scratch, cmd: &mut Command) -> Started {
         killer: Killer::new(pid),
     }
 }
+
+/// The launcher's standard error, which must be exactly one line; without its newline.
+pub fn one_line(output: &Output) -> String {
+    let stderr = daemon_tests::text(&output.stderr);
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one line expected on stderr, got {stderr:?} (stdout {:?})",
+        daemon_tests::text(&output.stdout)
+    );
+    stderr.trim_end().to_owned()
+}
+
+/// A root-only secret, `private/secret` (the directory mode 0700, the file 0600): what an
+/// attacker would like root to write to, and must never see changed.
+pub struct Secret {
+    pub path: PathBuf,
+    pub dir: PathBuf,
+    content: Vec<u8>,
+    modified: std::time::SystemTime,
+}
+
+impl Secret {
+    pub fn new(scratch: &Scratch) -> Secret {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch.join("private");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let path = dir.join("secret");
+        let content = b"root's secret\n".to_vec();
+        std::fs::write(&path, &content).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        Secret {
+            path,
+            dir,
+            content,
+            modified,
+        }
+    }
+
+    /// Panics unless the secret is as it was and nothing new appeared beside it.
+    pub fn assert_untouched(&self) {
+        let meta = std::fs::symlink_metadata(&self.path).unwrap();
+        assert!(meta.file_type().is_file());
+        assert_eq!(
+            std::fs::read(&self.path).unwrap(),
+            self.content,
+            "the secret changed"
+        );
+        assert_eq!(
+            meta.modified().unwrap(),
+            self.modified,
+            "the secret was written"
+        );
+        let names: Vec<_> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["secret"], "files appeared in the private directory");
+    }
+}
+
+/// A directory owned by `nobody` in `scratch`: the service user's `/run/app` or
+/// `/var/log/app`, where the attacker (that user) plants things.
+pub fn nobodys_dir(scratch: &Scratch, name: &str) -> PathBuf {
+    let dir = scratch.join(name);
+    std::fs::create_dir(&dir).unwrap();
+    let (uid, gid) = daemon_tests::nobody();
+    std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).unwrap();
+    dir
+}
+
+/// Runs `program args` as `nobody`, which must succeed: the attacker's own moves.
+pub fn as_attacker(program: &str, args: &[&std::ffi::OsStr]) {
+    let out = run(daemon_tests::as_nobody(Command::new(program).args(args)));
+    expect_code(&out, 0);
+}
+
+/// `ln -s target link`, run by `nobody`.
+pub fn plant_symlink(target: &std::path::Path, link: &std::path::Path) {
+    as_attacker("ln", &["-s".as_ref(), target.as_os_str(), link.as_os_str()]);
+}
