@@ -45,7 +45,7 @@ use proc_macro::TokenStream;
 ///
 /// | argument | example | meaning (default) |
 /// |---|---|---|
-/// | `user` | `"nobody"`, `65534` | user to run as, by name or uid; needs root (no change) |
+/// | `user` | `"nobody"`, `65534` | user to run as, by name or uid; needs root or `CAP_SETUID` (no change) |
 /// | `group` | `"nogroup"`, `65534` | group to run as (the user's primary group) |
 /// | `dir` | `"/var/lib/hello"` | working directory (`/` when detached) |
 /// | `pid_file` | `"/run/hello.pid"`, `false` | PID file, locked while the daemon runs; `false`: none (`/run/<name>.pid` as root, `$XDG_RUNTIME_DIR/<name>.pid` otherwise) |

@@ -118,8 +118,10 @@ impl<T> Builder<T> {
     /// Keeps descriptor `fd` open in the daemon (everything else above 2 is closed).
     ///
     /// Descriptors opened before [`start`](Self::start) and not kept are closed in the
-    /// daemon: objects that own them must not be used there. Sockets inherited through
-    /// systemd's `LISTEN_FDS` are kept without asking.
+    /// daemon: objects that own them must not be used there, nor dropped (`std::mem::forget`
+    /// them instead). Dropped, they close whatever the daemon has since opened under the
+    /// same number; a debug build aborts with "IO Safety violation" instead. Sockets
+    /// inherited through systemd's `LISTEN_FDS` are kept without asking.
     pub fn keep_fd(mut self, fd: &impl AsRawFd) -> Self {
         self.job.keep_fds.push(fd.as_raw_fd());
         self

@@ -152,6 +152,26 @@ fn status_in_each_of_its_four_states() {
 }
 
 #[test]
+fn status_of_a_path_with_a_line_break_is_one_line() {
+    let scratch = Scratch::new("status-newline");
+    let dir = scratch.join("a\nprobe is running (pid 1)");
+    std::fs::create_dir(&dir).unwrap();
+    let path = dir.join("probe.pid");
+    std::fs::write(&path, "4000000\n").unwrap();
+    let out = run(Command::new(env!("CARGO_BIN_EXE_probe"))
+        .arg("--pid-file")
+        .arg(&path)
+        .args(["--log-target", "none", "--status"]));
+    expect_code(&out, 1);
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.contains("a\\nprobe is running (pid 1)/probe.pid"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn restart_gives_a_new_pid_with_the_same_settings() {
     let scratch = Scratch::new("restart");
     let work = scratch.join("work");

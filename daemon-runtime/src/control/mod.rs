@@ -24,7 +24,7 @@ pub use status::{Status, status};
 pub use stop::{Stopped, stop};
 
 use crate::cli::Action;
-use crate::error::{Error, Holder, exit};
+use crate::error::{Error, Holder, exit, one_line};
 use crate::pidfile::{self, Lock, LockState, Observed};
 use crate::plan::absolute;
 use crate::settings::Settings;
@@ -96,17 +96,20 @@ pub(crate) fn perform(loaded: Result<Loaded, Error>, action: Action, name: &str)
     match action {
         Action::Stop => {
             let outcome = stop(name, path, target.stop_timeout).unwrap_or_else(|e| e.exit(name));
-            println!("{}", outcome.describe(name, path));
+            println!("{}", one_line(&outcome.describe(name, path).to_string()));
             std::process::exit(exit::OK)
         }
         Action::Status => {
             let status = status(path);
-            println!("{}", status.describe(name, path));
+            println!("{}", one_line(&status.describe(name, path).to_string()));
             std::process::exit(status.exit_code())
         }
         _ => {
             let pid = reload(name, path).unwrap_or_else(|e| e.exit(name));
-            println!("sent SIGHUP to {name} (pid {pid})");
+            println!(
+                "{}",
+                one_line(&format!("sent SIGHUP to {name} (pid {pid})"))
+            );
             std::process::exit(exit::OK)
         }
     }
@@ -123,7 +126,7 @@ fn print_service(loaded: Result<Loaded, Error>, kind: &ServiceKind, name: &str) 
             unit::render_with(kind, &loaded.settings, &exe, config, &loaded.given)
         })
         .unwrap_or_else(|e| {
-            eprintln!("{name}: {e}");
+            eprintln!("{}", one_line(&format!("{name}: {e}")));
             std::process::exit(exit::CONFIG)
         });
     let mut stdout = io::stdout().lock();

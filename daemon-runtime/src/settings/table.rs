@@ -45,7 +45,7 @@ settings_table! {
     user: Account => ::std::string::String, setter(into),
         default(optional None),
         flag(value("--user", "USER")), config(yes), help(short),
-        "Run as this user (name or uid); needs root";
+        "Run as this user (name or uid); needs root or CAP_SETUID and CAP_SETGID";
 
     /// Group to run as, by name or gid (default: the user's primary group).
     group: Account => ::std::string::String, setter(into),

@@ -183,7 +183,7 @@ fn supplementary_groups(name: &str, gid: Gid) -> Result<Vec<Gid>, Error> {
     };
     let c_name = std::ffi::CString::new(name).map_err(|_| lookup(nix::errno::Errno::EINVAL))?;
     let mut groups = nix::unistd::getgrouplist(&c_name, gid).map_err(lookup)?;
-    groups.sort_by_key(|g| g.as_raw());
+    groups.sort_unstable_by_key(|g| g.as_raw());
     groups.dedup();
     Ok(groups)
 }
@@ -271,7 +271,7 @@ fn verify(identity: &Identity) -> Result<(), Error> {
     #[cfg(not(target_vendor = "apple"))]
     {
         let mut now = nix::unistd::getgroups().map_err(|e| Error::sys("getgroups", e))?;
-        now.sort_by_key(|g| g.as_raw());
+        now.sort_unstable_by_key(|g| g.as_raw());
         now.dedup();
         if now != identity.groups {
             return Err(broken("the supplementary groups differ from the user's"));
