@@ -2,7 +2,8 @@
 //! instant, and a seeded random source whose seed a failing test can name.
 
 use std::os::fd::OwnedFd;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
 
 /// Holds back commands until [`open`](Gate::open), so that they all start at once, as
 /// far as the scheduler allows, instead of one spawn (a millisecond) apart.
@@ -62,6 +63,26 @@ impl Gate {
     pub fn open(&mut self) {
         self.write = None;
     }
+}
+
+/// Runs `copies` copies of `cmd` released at the same instant, and collects each one's
+/// output (all of them, in spawn order), giving each until `deadline` to exit.
+pub fn race(cmd: &Command, copies: usize, deadline: Duration) -> Vec<Output> {
+    let mut gate = Gate::new();
+    let launchers: Vec<Child> = (0..copies)
+        .map(|_| {
+            gate.hold(cmd)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn a held command")
+        })
+        .collect();
+    gate.open();
+    launchers
+        .into_iter()
+        .map(|l| crate::wait_output(l, deadline))
+        .collect()
 }
 
 /// A small seeded random source (SplitMix64): the fault tests say their seed when they

@@ -9,13 +9,13 @@
 mod common;
 
 use std::fmt::Write as _;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{one_line, pid_file, probe};
 use daemon_tests::{
-    DEADLINE, Gate, Killer, Pidfd, Rng, Scratch, expect_code, is_alive, kill_all_mentioning,
-    kill_hard, processes_mentioning, read_pid_file, require_root, run, text, wait_output,
+    DEADLINE, Killer, Pidfd, Rng, Scratch, expect_code, is_alive, kill_all_mentioning, kill_hard,
+    processes_mentioning, race, read_pid_file, require_root, run, text, wait_output,
 };
 
 /// Waits until no live process mentions `marker` (exiting ones get until `deadline`);
@@ -76,21 +76,7 @@ fn many_launchers_at_once_start_exactly_one_daemon() {
     let scratch = Scratch::new("fault-many");
     let path = pid_file(&scratch);
     for round in 0..10 {
-        let mut gate = Gate::new();
-        let launchers: Vec<Child> = (0..12)
-            .map(|_| {
-                gate.hold(probe(&scratch).arg("--daemon"))
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        gate.open();
-        let outs: Vec<Output> = launchers
-            .into_iter()
-            .map(|l| wait_output(l, DEADLINE))
-            .collect();
+        let outs = race(probe(&scratch).arg("--daemon"), 12, DEADLINE);
         let daemon = read_pid_file(&path).expect("a daemon won");
         let _daemon = Killer::new(daemon);
         let won = outs.iter().filter(|o| o.status.code() == Some(0)).count();

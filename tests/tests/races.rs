@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{one_line, pid_file, probe, start};
 use daemon_tests::{
-    DEADLINE, Gate, Killer, Pidfd, Scratch, expect_code, is_locked, processes_mentioning,
+    DEADLINE, Killer, Pidfd, Scratch, expect_code, is_locked, processes_mentioning, race,
     read_pid_file, run, run_within, text, wait_exit, wait_output,
 };
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -259,21 +259,7 @@ fn item18_a_refused_start_never_quotes_a_pid_that_does_not_hold_the_lock() {
     let quoted = format!("(pid {})", stranger.pid());
     for round in 0..40 {
         std::fs::write(&path, format!("{}\n", stranger.pid())).unwrap();
-        let mut gate = Gate::new();
-        let launchers: Vec<Child> = (0..12)
-            .map(|_| {
-                gate.hold(probe(&scratch).arg("--daemon"))
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        gate.open();
-        let outs: Vec<_> = launchers
-            .into_iter()
-            .map(|l| wait_output(l, DEADLINE))
-            .collect();
+        let outs = race(probe(&scratch).arg("--daemon"), 12, DEADLINE);
         let winner = read_pid_file(&path).expect("a daemon won");
         let _winner = Killer::new(winner);
         let won = outs.iter().filter(|o| o.status.code() == Some(0)).count();
