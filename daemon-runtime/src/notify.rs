@@ -18,6 +18,10 @@
 //! - [`extend_timeout`]: more time for a slow start or stop (`EXTEND_TIMEOUT_USEC=`);
 //! - [`watchdog`]: "still alive" (`WATCHDOG=1`), see below.
 //!
+//! Written here rather than taken from a crate: `sd-notify` addresses the socket by path
+//! on every message, which cannot reach the manager from inside a `chroot`, and sends
+//! with a blocking socket; the protocol itself is one datagram of `KEY=VALUE` lines.
+//!
 //! All of them do nothing when no manager listens, so a program calls them
 //! unconditionally. Messages are sent without blocking; a failure is logged once as a
 //! warning (later ones at debug level), because a daemon should not stop serving because

@@ -40,6 +40,17 @@
 //! never panics; it formats the message before taking the lock, so a `Display` impl
 //! that logs cannot deadlock it.
 //!
+//! # Why no logging crate
+//!
+//! One backend serves every target so that all of them keep the same promises: never
+//! block, count and report what was dropped, reconnect, survive the fork and the
+//! `chroot`, and retarget without a second `log::set_logger` (which `log` allows once).
+//! Crates exist per destination (`systemd-journal-logger`, `syslog`, `env_logger` for
+//! stderr); combining three loggers behind a dispatcher would still need this module's
+//! filter, drop counting and retargeting, and adds their dependencies to every daemon.
+//! The protocols are small: the journal's is one datagram of `KEY=VALUE` lines, syslog's
+//! one RFC 3164 line.
+//!
 //! # `tracing`
 //!
 //! Programs instrumented with `tracing` reach the same destinations with one line in
