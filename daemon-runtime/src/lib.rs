@@ -33,7 +33,7 @@
 //!     .launch(); // start, or --stop/--status/--restart/--reload and exit
 //! let shutdown = daemon.shutdown();
 //! while !shutdown.wait_timeout(std::time::Duration::from_secs(1)) {
-//!     println!("tick");
+//!     log::info!("tick");
 //! }
 //! ```
 //!
