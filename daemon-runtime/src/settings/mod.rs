@@ -13,6 +13,7 @@
 #[macro_use]
 mod define;
 pub(crate) use define::settings_table;
+mod args;
 mod kinds;
 mod table;
 
