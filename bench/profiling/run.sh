@@ -22,13 +22,14 @@ echo "== native cost of the extra syscalls"
 echo "== the PID file on this file system"
 "$work/pidfile-ext4" "$work/d"
 echo "== start and stop wall times (whole processes, interleaved)"
-"$work/drive" "$n" "$work/d" "$bin" tick_macro tick_floor tick_macro_noconfig
+"$work/drive" "$n" "$work/d" "$bin" tick_macro tick_macro:--log-target=none tick_floor \
+    tick_macro_noconfig
 
 pid_file=$work/d/p.pid
 start() {
     case $1 in
-        tick_floor) "$bin/$1" --pid-file "$pid_file" ;;
-        *) "$bin/$1" --daemon --pid-file "$pid_file" ;;
+        tick_floor) "$bin/$1" --pid-file "$pid_file" 2>> "$work/stderr.log" ;;
+        *) "$bin/$1" --daemon --pid-file "$pid_file" 2>> "$work/stderr.log" ;;
     esac
 }
 # $1: bpftrace script; $2: how each system is stopped (pidfd or own); $3: read the PID

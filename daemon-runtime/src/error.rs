@@ -217,6 +217,15 @@ pub enum Error {
     },
 }
 
+/// Prints `text` and a newline on standard error in one `write`. Standard error is
+/// unbuffered, so `eprintln!` with arguments writes each piece on its own: the syslog
+/// warning of every detached start took eleven `write`s to the terminal or log file.
+pub(crate) fn print_line(text: fmt::Arguments<'_>) {
+    let mut line = text.to_string();
+    line.push('\n');
+    eprint!("{line}");
+}
+
 /// `text` with its control characters escaped (`\n` for a line break), so that a
 /// message stays one line whatever it quotes: paths and config values may hold line
 /// breaks, and a log line or an init script reading the launcher's stderr takes each

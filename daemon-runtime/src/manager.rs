@@ -8,7 +8,7 @@
 
 use std::sync::OnceLock;
 
-use crate::error::Error;
+use crate::error::{Error, print_line};
 use crate::listen;
 use crate::notify::{self, NotifyFd};
 use crate::sys::process::SingleThreaded;
@@ -27,7 +27,9 @@ pub(crate) fn take_environment(single: Option<&SingleThreaded>, name: &str) -> R
     let pid = std::process::id();
     for refused in notify::init_from_env(pid, single) {
         // The logger is not installed yet: this is the terminal, or the journal.
-        eprintln!("{name}: warning: {refused}; going on without it");
+        print_line(format_args!(
+            "{name}: warning: {refused}; going on without it"
+        ));
     }
     // SAFETY: called once, first thing in the start, before anything could have opened
     // descriptors in place of those LISTEN_FDS names.

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use super::{
     AutoInputs, LogError, LogFilter, LogTarget, LoggerConfig, journal_matches_stderr, resolve_auto,
 };
-use crate::error::Error;
+use crate::error::{Error, print_line};
 use crate::origin::Origin;
 use crate::settings::Settings;
 
@@ -48,7 +48,7 @@ impl Setup {
                     syslog_socket: &settings.syslog_socket.value,
                 });
                 if let Some(warning) = resolved.warning {
-                    eprintln!("{}: warning: {warning}", settings.name.value);
+                    print_line(format_args!("{}: warning: {warning}", settings.name.value));
                 }
                 resolved.target
             }
@@ -73,7 +73,7 @@ impl Setup {
         if daemon_target != launcher_target
             && let Some(warning) = unreachable(&daemon)
         {
-            eprintln!("{}: warning: {warning}", settings.name.value);
+            print_line(format_args!("{}: warning: {warning}", settings.name.value));
         }
         Ok(Setup {
             launcher: Some(config(launcher_target)),
@@ -104,7 +104,7 @@ impl Setup {
             // Installed all the same; it reconnects. On the terminal, not through the
             // logger: it would send the warning where it cannot go.
             Err(unreachable) => {
-                eprintln!("{name}: warning: {unreachable}");
+                print_line(format_args!("{name}: warning: {unreachable}"));
                 Ok(())
             }
         }

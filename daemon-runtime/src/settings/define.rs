@@ -101,9 +101,7 @@ macro_rules! settings_table {
                 let default = defaults.and_then(|d| {
                     settings_table!(@default_text $mode, $kind, d.$key)
                 });
-                args.extend(settings_table!(
-                    @args $key, $kind, $help, $shown, default, $($flag)*
-                ).into_iter().flatten());
+                settings_table!(@args args, $key, $kind, $help, $shown, default, $($flag)*);
             )*
             args
         }
@@ -192,54 +190,55 @@ macro_rules! settings_table {
         $value.as_ref().map(|v| <$kind as Kind>::show(&v.value))
     };
 
-    (@args $key:ident, $kind:ident, $help:literal, $shown:ident, $default:ident,
+    // Each flag is built by a function of `args.rs` that pushes it: inlined here, sixteen
+    // `Arg` builder chains took about 50 KiB of stack frame and 14 KiB of code.
+    (@args $args:ident, $key:ident, $kind:ident, $help:literal, $shown:ident, $default:ident,
         value($flag:literal, $value_name:literal)) => {
-        [Some(
-            clap::Arg::new(concat!("daemon-", stringify!($key)))
-                .long(&$flag[2..])
-                .value_name($value_name)
-                .help(with_default($help, $default))
-                .hide_short_help(settings_table!(@long_only $shown))
-                .value_parser(<$kind as Kind>::parse),
-        ), None]
+        super::args::push_value(
+            &mut $args,
+            concat!("daemon-", stringify!($key)),
+            &$flag[2..],
+            $value_name,
+            with_default($help, $default),
+            settings_table!(@long_only $shown),
+            clap::builder::ValueParser::new(<$kind as Kind>::parse),
+        )
     };
-    (@args $key:ident, $kind:ident, $help:literal, $shown:ident, $default:ident,
-        value_or_off($flag:literal, $value_name:literal, $off:literal, $off_help:literal)) => {
-        [
-            Some(
-                clap::Arg::new(concat!("daemon-", stringify!($key)))
-                    .long(&$flag[2..])
-                    .value_name($value_name)
-                    .help(with_default($help, $default))
-                    .hide_short_help(settings_table!(@long_only $shown))
-                    .value_parser(<$kind as Kind>::parse),
-            ),
-            Some(
-                clap::Arg::new(concat!("daemon-no-", stringify!($key)))
-                    .long(&$off[2..])
-                    .help($off_help)
-                    .hide_short_help(true)
-                    .action(clap::ArgAction::SetTrue)
-                    .conflicts_with(concat!("daemon-", stringify!($key))),
-            ),
-        ]
-    };
-    (@args $key:ident, $kind:ident, $help:literal, $shown:ident, $default:ident,
+    (@args $args:ident, $key:ident, $kind:ident, $help:literal, $shown:ident, $default:ident,
+        value_or_off($flag:literal, $value_name:literal, $off:literal, $off_help:literal)) => {{
+        super::args::push_value(
+            &mut $args,
+            concat!("daemon-", stringify!($key)),
+            &$flag[2..],
+            $value_name,
+            with_default($help, $default),
+            settings_table!(@long_only $shown),
+            clap::builder::ValueParser::new(<$kind as Kind>::parse),
+        );
+        super::args::push_off(
+            &mut $args,
+            concat!("daemon-no-", stringify!($key)),
+            &$off[2..],
+            $off_help,
+            concat!("daemon-", stringify!($key)),
+        );
+    }};
+    (@args $args:ident, $key:ident, $kind:ident, $help:literal, $shown:ident, $default:ident,
         switch($flag:literal)) => {
-        [Some(
-            clap::Arg::new(concat!("daemon-", stringify!($key)))
-                .long(&$flag[2..])
-                .help(with_default($help, $default.filter(|d| d == "true")))
-                .hide_short_help(settings_table!(@long_only $shown))
-                .action(clap::ArgAction::SetTrue),
-        ), None]
+        super::args::push_switch(
+            &mut $args,
+            concat!("daemon-", stringify!($key)),
+            &$flag[2..],
+            with_default($help, $default.filter(|d| d == "true")),
+            settings_table!(@long_only $shown),
+        )
     };
-    (@args $key:ident, $kind:ident, $help:literal, $shown:ident, $default:ident,
+    (@args $args:ident, $key:ident, $kind:ident, $help:literal, $shown:ident, $default:ident,
         own($flag:literal, $off:literal)) => {
-        { let _ = $default; [None, None] }
+        { let _ = $default; }
     };
-    (@args $key:ident, $kind:ident, $help:literal, $shown:ident, $default:ident, none) => {
-        { let _ = $default; [None, None] }
+    (@args $args:ident, $key:ident, $kind:ident, $help:literal, $shown:ident, $default:ident, none) => {
+        { let _ = $default; }
     };
 
     (@long_only short) => { false };

@@ -13,6 +13,7 @@
 #[macro_use]
 mod define;
 pub(crate) use define::settings_table;
+mod args;
 mod kinds;
 mod table;
 
@@ -245,7 +246,8 @@ impl KeyLines {
 fn pick<K: Kind>(
     layers: &[Layer<'_>],
     key: &'static str,
-    get: impl Fn(&Options) -> Option<&K::Value>,
+    // A function pointer, not `impl Fn`: one copy per kind rather than one per setting.
+    get: fn(&Options) -> Option<&K::Value>,
 ) -> Option<Sourced<K::Value>> {
     layers.iter().rev().find_map(|layer| {
         get(layer.options).map(|value| Sourced {
