@@ -361,8 +361,19 @@ pub(crate) enum Observed {
 /// what [`sys::fs`](crate::sys::fs) refuses (a FIFO, a device, a symlink planted at
 /// the name) rather than reading it.
 pub(crate) fn observe(path: &Path) -> Result<Observed, Error> {
+    observe_at(&walk(path)?)
+}
+
+/// Walks to the directory of the PID file at `path`, for [`observe_at`] and
+/// [`remove_stale_at`]: a caller that looks more than once (`--stop`, before the signal
+/// and after the exit) walks once.
+pub(crate) fn walk(path: &Path) -> Result<Parent, Error> {
+    Parent::walk(path).map_err(|r| Error::refused("PID file", r))
+}
+
+/// [`observe`] in a directory already walked to.
+pub(crate) fn observe_at(parent: &Parent) -> Result<Observed, Error> {
     let refused = |r: Refused| Error::refused("PID file", r);
-    let parent = Parent::walk(path).map_err(refused)?;
     let pid_file = match parent.open_to_read() {
         Ok((file, st)) => Some((read_pid(&file), FileId::of(&st))),
         Err(r) if r.is_missing() => None,
@@ -413,8 +424,13 @@ fn io_refusal(at: &Parent, e: io::Error) -> Refused {
 /// and unlinks the PID file only if its name still refers to `stale`, the file that was
 /// seen stale.
 pub(crate) fn remove_stale(path: &Path, stale: FileId) -> Result<bool, Error> {
+    remove_stale_at(&walk(path)?, stale)
+}
+
+/// [`remove_stale`] in a directory already walked to.
+pub(crate) fn remove_stale_at(parent: &Parent, stale: FileId) -> Result<bool, Error> {
     let refused = |r: Refused| Error::refused("PID file", r);
-    let parent = Parent::walk(path).map_err(refused)?;
+    let path = parent.path();
     let lock_parent = parent.sibling(lock_name(parent.name())).map_err(refused)?;
     let lock = match lock_parent.open_to_read() {
         Ok((file, _)) => Some(file),

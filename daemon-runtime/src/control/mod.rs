@@ -28,6 +28,7 @@ use crate::error::{Error, Holder, exit, one_line};
 use crate::pidfile::{self, Lock, LockState, Observed};
 use crate::plan::absolute;
 use crate::settings::Settings;
+use crate::sys::fs::Parent;
 use crate::sys::pidfd::Process;
 use crate::sys::procfs::FileId;
 use crate::sys::time::Deadline;
@@ -186,6 +187,10 @@ struct Pinned {
     process: Process,
     /// The lock file: without pidfds, its lock tells when the daemon is gone.
     lock: Lock,
+    /// The PID file's directory, walked to once: after the exit `--stop` looks there
+    /// for a file left behind without walking the path again.
+    /// Boxed: it is large, and `Found` and `Look` are passed by value.
+    dir: Box<Parent>,
 }
 
 impl Pinned {
@@ -275,7 +280,8 @@ fn find(name: &str, action: &'static str, path: &Path) -> Result<Found, Error> {
 
 /// One look at the PID file.
 fn look(path: &Path) -> Result<Look, Refusal> {
-    let (lock, pid) = match pidfile::observe(path).map_err(Refusal::Unreadable)? {
+    let dir = pidfile::walk(path).map_err(Refusal::Unreadable)?;
+    let (lock, pid) = match pidfile::observe_at(&dir).map_err(Refusal::Unreadable)? {
         Observed::Missing => return Ok(Look::Settled(Found::NotRunning { stale: None })),
         Observed::Free { stale, pid } => {
             let stale = Some(Stale { id: stale, pid });
@@ -303,7 +309,12 @@ fn look(path: &Path) -> Result<Look, Refusal> {
     if !held(&lock) {
         return Ok(Look::Again);
     }
-    Ok(Look::Settled(Found::Running(Pinned { pid, process, lock })))
+    Ok(Look::Settled(Found::Running(Pinned {
+        pid,
+        process,
+        lock,
+        dir: Box::new(dir),
+    })))
 }
 
 /// Whether the lock is still held; `/proc/locks` says where the file cannot be opened.

@@ -88,7 +88,7 @@ pub fn stop(name: &str, path: &Path, timeout: Duration) -> Result<Stopped, Error
         }
     };
     let killed = terminate(name, &daemon, timeout)?;
-    remove_leftover(name, path, &daemon)?;
+    remove_leftover(name, &daemon)?;
     Ok(Stopped::Stopped {
         pid: daemon.pid,
         killed,
@@ -127,11 +127,20 @@ fn terminate(name: &str, daemon: &Pinned, timeout: Duration) -> Result<bool, Err
 }
 
 /// A daemon that exits cleanly removes its own file; one killed leaves it behind.
-fn remove_leftover(name: &str, path: &Path, daemon: &Pinned) -> Result<(), Error> {
-    let pid = daemon.pid;
-    match pidfile::observe(path)? {
+fn remove_leftover(name: &str, daemon: &Pinned) -> Result<(), Error> {
+    let (pid, dir) = (daemon.pid, &daemon.dir);
+    let path = dir.path();
+    // The common case, a clean exit, costs one `fstatat`.
+    if dir
+        .stat()
+        .map_err(|r| Error::refused("PID file", r))?
+        .is_none()
+    {
+        return Ok(());
+    }
+    match pidfile::observe_at(dir)? {
         Observed::Missing => Ok(()),
-        Observed::Free { stale, .. } => pidfile::remove_stale(path, stale).map(drop),
+        Observed::Free { stale, .. } => pidfile::remove_stale_at(dir, stale).map(drop),
         // A new daemon started since ours exited (a concurrent start): its file, not ours.
         Observed::Locked { pid: other, .. } if other != Some(pid) => {
             log::debug!(
