@@ -308,10 +308,14 @@ mod caps {
         inheritable: u32,
     }
 
-    /// A capability set of this process from `/proc/self/status` (`CapEff`, `CapPrm`,
-    /// ...); `None` if it cannot be read.
-    fn set(name: &str) -> Option<u64> {
-        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    /// This process's `/proc/self/status`, where its capability sets are; `None` if it
+    /// cannot be read.
+    fn status() -> Option<String> {
+        std::fs::read_to_string("/proc/self/status").ok()
+    }
+
+    /// The capability set `name` (`CapEff`, `CapPrm`, ...) in `status`.
+    fn set(status: &str, name: &str) -> Option<u64> {
         let value = status
             .lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))?;
@@ -321,14 +325,19 @@ mod caps {
     /// Whether the effective set holds `CAP_SETUID` and `CAP_SETGID`. Without `/proc`,
     /// no: only root may switch then.
     pub(super) fn can_switch_users() -> bool {
-        set("CapEff").is_some_and(|caps| caps & SETID == SETID)
+        status()
+            .and_then(|status| set(&status, "CapEff"))
+            .is_some_and(|caps| caps & SETID == SETID)
     }
 
     /// Whether any capability is left in the effective, permitted or ambient set.
     pub(super) fn any_left() -> bool {
+        let Some(status) = status() else {
+            return false;
+        };
         ["CapEff", "CapPrm", "CapAmb"]
             .iter()
-            .any(|name| set(name).is_some_and(|caps| caps != 0))
+            .any(|name| set(&status, name).is_some_and(|caps| caps != 0))
     }
 
     /// Clears the ambient set, then the effective, permitted and inheritable sets.
