@@ -206,15 +206,8 @@ macro_rules! settings_table {
     };
     (@args $args:ident, $key:ident, $kind:ident, $help:literal, $shown:ident, $default:ident,
         value_or_off($flag:literal, $value_name:literal, $off:literal, $off_help:literal)) => {{
-        super::args::push_value(
-            &mut $args,
-            concat!("daemon-", stringify!($key)),
-            &$flag[2..],
-            $value_name,
-            with_default($help, $default),
-            settings_table!(@long_only $shown),
-            clap::builder::ValueParser::new(<$kind as Kind>::parse),
-        );
+        settings_table!(@args $args, $key, $kind, $help, $shown, $default,
+            value($flag, $value_name));
         super::args::push_off(
             &mut $args,
             concat!("daemon-no-", stringify!($key)),
