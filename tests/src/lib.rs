@@ -625,6 +625,11 @@ impl Stranger {
         Stranger(child)
     }
 
+    /// Takes charge of a stranger started another way (a process holding a lock, say).
+    pub fn adopt(child: Child) -> Stranger {
+        Stranger(child)
+    }
+
     /// Its pid.
     pub fn pid(&self) -> u32 {
         self.0.id()

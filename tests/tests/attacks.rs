@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use common::{Secret, fails, nobodys_dir, one_line, pid_file, plant_symlink, probe, start};
 use daemon_tests::{
-    DEADLINE, Fifo, Killer, ProcInfo, Scratch, as_nobody, cpu_ticks, expect_code, is_alive, nobody,
-    reachable, read_pid_file, require_root, run, run_within, send_signal, text, wait_exit,
+    DEADLINE, Fifo, Killer, ProcInfo, Scratch, Stranger, as_nobody, cpu_ticks, expect_code,
+    is_alive, nobody, reachable, read_pid_file, require_root, run, run_within, send_signal, text,
+    wait_exit,
 };
 
 /// What the symlink rule says at the end of a refusal, as root.
@@ -420,7 +421,7 @@ fn item04_a_lock_held_by_another_process_is_named_with_its_command_and_user() {
 /// `flock --exclusive FILE` holding the lock (as `nobody` if asked) in one process that
 /// becomes `sleep` (`--no-fork`: no child of it can outlive it), which prints "locked"
 /// once it has the lock. Killed and reaped on drop.
-fn hold_flock(file: &Path, as_attacker: bool) -> LockHolder {
+fn hold_flock(file: &Path, as_attacker: bool) -> Stranger {
     let mut cmd = Command::new("flock");
     cmd.args(["--nonblock", "--exclusive", "--no-fork"])
         .arg(file)
@@ -431,29 +432,15 @@ fn hold_flock(file: &Path, as_attacker: bool) -> LockHolder {
     if as_attacker {
         as_nobody(&mut cmd);
     }
-    let mut holder = LockHolder(cmd.spawn().unwrap());
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let holder = Stranger::adopt(child);
     let mut line = String::new();
-    std::io::BufReader::new(holder.0.stdout.take().unwrap())
+    std::io::BufReader::new(stdout)
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line, "locked\n", "flock did not get the lock");
     holder
-}
-
-/// The process [`hold_flock`] started.
-struct LockHolder(std::process::Child);
-
-impl LockHolder {
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Drop for LockHolder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 // Item 5: huge durations.
