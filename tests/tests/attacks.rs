@@ -510,11 +510,12 @@ fn socket_activated(scratch: &Scratch, count: &str) -> Command {
     cmd
 }
 
-/// Makes `fd` descriptor 3 of the command's process.
+/// Makes `fd` descriptor 3 of the command's process. The command owns `fd` from now
+/// on: it stays open for every spawn and closes when the command is dropped.
 fn pass_as_fd3(cmd: &mut Command, fd: std::os::fd::OwnedFd) {
     use std::os::fd::AsRawFd;
-    let raw = fd.as_raw_fd();
     let dup = move || {
+        let raw = fd.as_raw_fd();
         let r = if raw == 3 {
             // Already 3: dup2 would do nothing and leave it close-on-exec.
             // SAFETY: fcntl(2) F_SETFD on a descriptor this child owns; async-signal-safe.
@@ -530,8 +531,6 @@ fn pass_as_fd3(cmd: &mut Command, fd: std::os::fd::OwnedFd) {
     };
     // SAFETY: the closure only calls dup2(2) or fcntl(2), which are async-signal-safe.
     unsafe { cmd.pre_exec(dup) };
-    // Open until the command has started: the closure runs in its child.
-    std::mem::forget(fd);
 }
 
 #[test]
