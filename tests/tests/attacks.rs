@@ -17,8 +17,8 @@ use std::time::Duration;
 use common::{Secret, fails, nobodys_dir, one_line, pid_file, plant_symlink, probe, start};
 use daemon_tests::{
     DEADLINE, Fifo, Killer, ProcInfo, Scratch, Stranger, as_nobody, cpu_ticks, expect_code,
-    is_alive, nobody, reachable, read_pid_file, require_root, run, run_within, send_signal, text,
-    wait_exit,
+    is_alive, is_locked, nobody, reachable, read_pid_file, require_root, run, run_within,
+    send_signal, text, wait_exit,
 };
 
 /// What the symlink rule says at the end of a refusal, as root.
@@ -367,9 +367,16 @@ fn item04_a_reader_of_the_pid_file_can_neither_block_a_start_nor_fake_status() {
         text(&out.stdout).trim_end(),
         format!("probe is running (pid {})", daemon.pid)
     );
-    // The lock file is root's, mode 0600: nobody cannot even open it to lock it.
+    // The lock file is root's, mode 0600: nobody cannot even open it to lock it. (It
+    // must exist: nobody could not create it in this root-owned directory either.)
+    assert!(
+        is_locked(&path),
+        "the daemon holds no lock beside its PID file"
+    );
     let mut lock = path.into_os_string();
     lock.push(".lock");
+    let meta = std::fs::metadata(&lock).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (0, 0o600), "{lock:?}");
     let out = run(as_nobody(
         Command::new("flock")
             .args(["--nonblock", "--exclusive"])
