@@ -115,19 +115,19 @@ fn status_in_each_of_its_four_states() {
 
     // Unknown: the PID file cannot be read.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let mut cmd = probe(&scratch);
-    cmd.arg("--status");
-    if is_root() {
+    let mut cmd = if is_root() {
         // A copy nobody can run even where the checkout lies under a 0700 home.
         let exe = daemon_tests::reachable(std::path::Path::new(env!("CARGO_BIN_EXE_probe")));
-        cmd = Command::new(exe);
-        cmd.arg("--pid-file")
-            .arg(&path)
-            .args(["--log-target", "none", "--status"]);
+        let mut cmd = Command::new(exe);
         daemon_tests::as_nobody(&mut cmd);
+        cmd
     } else {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
-    }
+        Command::new(env!("CARGO_BIN_EXE_probe"))
+    };
+    cmd.arg("--pid-file")
+        .arg(&path)
+        .args(["--log-target", "none", "--status"]);
     let out = run(&mut cmd);
     expect_code(&out, 4);
     assert_eq!(
