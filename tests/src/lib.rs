@@ -105,26 +105,23 @@ pub fn run(cmd: &mut Command) -> Output {
 /// Like [`run`], with a deadline of its own: for commands that must return at once (a
 /// look at a PID file), where a hang must fail the test quickly.
 pub fn run_within(cmd: &mut Command, deadline: Duration) -> Output {
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-    wait_output(child, deadline)
+    wait_output(spawn_captured(cmd), deadline)
 }
 
 /// Like [`run`], also returning the pid the command ran as (a launcher's pid, to
 /// compare with the daemon's parent or session).
 pub fn launch(cmd: &mut Command) -> (u32, Output) {
-    let child = cmd
-        .stdin(Stdio::null())
+    let child = spawn_captured(cmd);
+    (child.id(), wait_output(child, DEADLINE))
+}
+
+/// Starts `cmd` with no input and its output piped, for [`wait_output`].
+fn spawn_captured(cmd: &mut Command) -> Child {
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-    let pid = child.id();
-    (pid, wait_output(child, DEADLINE))
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"))
 }
 
 /// Collects a child's output, killing it if it outlives `deadline`.
@@ -622,6 +619,11 @@ impl Stranger {
             .stdin(Stdio::null())
             .spawn()
             .expect("start a stranger");
+        Stranger(child)
+    }
+
+    /// Takes charge of a stranger started another way (a process holding a lock, say).
+    pub fn adopt(child: Child) -> Stranger {
         Stranger(child)
     }
 

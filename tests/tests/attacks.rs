@@ -14,25 +14,15 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Secret, nobodys_dir, one_line, pid_file, plant_symlink, probe, start};
+use common::{Secret, fails, nobodys_dir, one_line, pid_file, plant_symlink, probe, start};
 use daemon_tests::{
-    DEADLINE, Fifo, Killer, ProcInfo, Scratch, as_nobody, cpu_ticks, expect_code, is_alive, nobody,
-    processes_mentioning, reachable, read_pid_file, require_root, run, run_within, send_signal,
-    text, wait_exit,
+    DEADLINE, Fifo, Killer, ProcInfo, Scratch, Stranger, as_nobody, cpu_ticks, expect_code,
+    is_alive, is_locked, nobody, reachable, read_pid_file, require_root, run, run_within,
+    send_signal, text, wait_exit,
 };
 
 /// What the symlink rule says at the end of a refusal, as root.
 const RULE: &str = "only root's symlinks in directories only root can write are followed";
-
-/// Runs a start that must be refused with exit 73; returns its one line, after
-/// checking that nothing is left running.
-fn refused(scratch: &Scratch, cmd: &mut Command) -> String {
-    let out = run(cmd);
-    expect_code(&out, 73);
-    let strays = processes_mentioning(&scratch.marker());
-    assert!(strays.is_empty(), "processes left running: {strays:?}");
-    one_line(&out)
-}
 
 // Item 1: log files follow symlinks.
 
@@ -46,11 +36,12 @@ fn item01_log_file_symlinked_to_a_root_file_is_refused() {
     let logs = nobodys_dir(&scratch, "logs");
     let log = logs.join("probe.log");
     plant_symlink(&secret.path, &log);
-    let line = refused(
+    let line = fails(
         &scratch,
         probe(&scratch)
             .args(["--daemon", "--user", "nobody", "--log"])
             .arg(&log),
+        73,
     );
     assert_eq!(
         line,
@@ -72,11 +63,12 @@ fn item01_dangling_log_symlink_creates_nothing() {
     let logs = nobodys_dir(&scratch, "logs");
     let log = logs.join("probe.log");
     plant_symlink(&secret.dir.join("planted"), &log);
-    let line = refused(
+    let line = fails(
         &scratch,
         probe(&scratch)
             .args(["--daemon", "--user", "nobody", "--log"])
             .arg(&log),
+        73,
     );
     assert!(
         line.starts_with("probe: refusing stdout log file "),
@@ -134,11 +126,12 @@ fn item02_pid_file_hard_linked_to_a_root_file_is_refused() {
     // Any user can make this link where protected_hardlinks is off (and on the BSDs
     // and macOS); here root makes it for the attacker, who cannot reach the secret.
     std::fs::hard_link(&secret.path, &path).unwrap();
-    let line = refused(
+    let line = fails(
         &scratch,
         Command::new(env!("CARGO_BIN_EXE_probe"))
             .args(["--daemon", "--log-target", "none", "--pid-file"])
             .arg(&path),
+        73,
     );
     assert_eq!(
         line,
@@ -162,11 +155,12 @@ fn item02_pid_file_under_a_symlinked_directory_of_another_user_is_refused() {
     let link = run_dir.join("app");
     plant_symlink(&secret.dir, &link);
     let path = link.join("probe.pid");
-    let line = refused(
+    let line = fails(
         &scratch,
         Command::new(env!("CARGO_BIN_EXE_probe"))
             .args(["--daemon", "--log-target", "none", "--pid-file"])
             .arg(&path),
+        73,
     );
     assert_eq!(
         line,
@@ -189,11 +183,12 @@ fn item02_pid_file_symlinked_to_a_root_file_is_refused() {
     let run_dir = nobodys_dir(&scratch, "run");
     let path = run_dir.join("probe.pid");
     plant_symlink(&secret.path, &path);
-    let line = refused(
+    let line = fails(
         &scratch,
         Command::new(env!("CARGO_BIN_EXE_probe"))
             .args(["--daemon", "--log-target", "none", "--pid-file"])
             .arg(&path),
+        73,
     );
     assert_eq!(
         line,
@@ -218,13 +213,16 @@ fn item02_dir_and_chroot_through_another_users_symlink_are_refused() {
     let link = run_dir.join("app");
     plant_symlink(&secret.dir, &link);
     for key in ["dir", "chroot"] {
-        let out = run(probe(&scratch)
-            .arg("--daemon")
-            .arg(format!("--{key}"))
-            .arg(&link));
-        expect_code(&out, 66);
+        let line = fails(
+            &scratch,
+            probe(&scratch)
+                .arg("--daemon")
+                .arg(format!("--{key}"))
+                .arg(&link),
+            66,
+        );
         assert_eq!(
-            one_line(&out),
+            line,
             format!(
                 "probe: cannot use {key} {} (from --{key}): it is a symlink owned by uid 65534; \
                  {RULE}",
@@ -232,7 +230,6 @@ fn item02_dir_and_chroot_through_another_users_symlink_are_refused() {
             )
         );
     }
-    assert!(processes_mentioning(&scratch.marker()).is_empty());
     secret.assert_untouched();
 }
 
@@ -245,23 +242,25 @@ fn a_regular_file_in_place_of_dev_null_is_refused() {
     let fake = scratch.join("fake-null");
     std::fs::write(&fake, "not the null device\n").unwrap();
     // In a mount namespace of its own, where the bind mount ends with the process.
-    let out = run(Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c"])
-        .arg("mount --bind \"$0\" /dev/null && exec \"$@\"")
-        .arg(&fake)
-        .arg(env!("CARGO_BIN_EXE_probe"))
-        .args(["--daemon", "--log-target", "none", "--pid-file"])
-        .arg(pid_file(&scratch)));
-    expect_code(&out, 73);
+    let line = fails(
+        &scratch,
+        Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg("mount --bind \"$0\" /dev/null && exec \"$@\"")
+            .arg(&fake)
+            .arg(env!("CARGO_BIN_EXE_probe"))
+            .args(["--daemon", "--log-target", "none", "--pid-file"])
+            .arg(pid_file(&scratch)),
+        73,
+    );
     assert_eq!(
-        one_line(&out),
+        line,
         "probe: refusing null device /dev/null: it is a regular file, not the null device"
     );
     assert_eq!(
         std::fs::read_to_string(&fake).unwrap(),
         "not the null device\n"
     );
-    assert!(processes_mentioning(&scratch.marker()).is_empty());
 }
 
 // Item 3: chroot escape through a directory descriptor from outside the jail.
@@ -368,9 +367,16 @@ fn item04_a_reader_of_the_pid_file_can_neither_block_a_start_nor_fake_status() {
         text(&out.stdout).trim_end(),
         format!("probe is running (pid {})", daemon.pid)
     );
-    // The lock file is root's, mode 0600: nobody cannot even open it to lock it.
+    // The lock file is root's, mode 0600: nobody cannot even open it to lock it. (It
+    // must exist: nobody could not create it in this root-owned directory either.)
+    assert!(
+        is_locked(&path),
+        "the daemon holds no lock beside its PID file"
+    );
     let mut lock = path.into_os_string();
     lock.push(".lock");
+    let meta = std::fs::metadata(&lock).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (0, 0o600), "{lock:?}");
     let out = run(as_nobody(
         Command::new("flock")
             .args(["--nonblock", "--exclusive"])
@@ -422,7 +428,7 @@ fn item04_a_lock_held_by_another_process_is_named_with_its_command_and_user() {
 /// `flock --exclusive FILE` holding the lock (as `nobody` if asked) in one process that
 /// becomes `sleep` (`--no-fork`: no child of it can outlive it), which prints "locked"
 /// once it has the lock. Killed and reaped on drop.
-fn hold_flock(file: &Path, as_attacker: bool) -> LockHolder {
+fn hold_flock(file: &Path, as_attacker: bool) -> Stranger {
     let mut cmd = Command::new("flock");
     cmd.args(["--nonblock", "--exclusive", "--no-fork"])
         .arg(file)
@@ -433,29 +439,15 @@ fn hold_flock(file: &Path, as_attacker: bool) -> LockHolder {
     if as_attacker {
         as_nobody(&mut cmd);
     }
-    let mut holder = LockHolder(cmd.spawn().unwrap());
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let holder = Stranger::adopt(child);
     let mut line = String::new();
-    std::io::BufReader::new(holder.0.stdout.take().unwrap())
+    std::io::BufReader::new(stdout)
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line, "locked\n", "flock did not get the lock");
     holder
-}
-
-/// The process [`hold_flock`] started.
-struct LockHolder(std::process::Child);
-
-impl LockHolder {
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Drop for LockHolder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 // Item 5: huge durations.
@@ -463,10 +455,13 @@ impl Drop for LockHolder {
 #[test]
 fn item05_durations_above_a_day_are_refused_where_they_come_from() {
     let scratch = Scratch::new("i05-durations");
-    let out = run(probe(&scratch).args(["--daemon", "--start-timeout", "1e19"]));
-    expect_code(&out, 78);
+    let line = fails(
+        &scratch,
+        probe(&scratch).args(["--daemon", "--start-timeout", "1e19"]),
+        78,
+    );
     assert_eq!(
-        one_line(&out),
+        line,
         "probe: invalid start_timeout `10000000000000000000` (from --start-timeout): at most \
          86400 seconds (a day) are allowed"
     );
@@ -474,10 +469,13 @@ fn item05_durations_above_a_day_are_refused_where_they_come_from() {
     for key in ["start_timeout", "stop_timeout"] {
         std::fs::write(&config, format!("[daemon]\n{key} = 1e19\n")).unwrap();
         for action in ["--daemon", "--stop"] {
-            let out = run(probe(&scratch).arg(action).arg("--config").arg(&config));
-            expect_code(&out, 78);
+            let line = fails(
+                &scratch,
+                probe(&scratch).arg(action).arg("--config").arg(&config),
+                78,
+            );
             assert_eq!(
-                one_line(&out),
+                line,
                 format!(
                     "probe: invalid {key} `10000000000000000000` (from {}, line 2): at most \
                      86400 seconds (a day) are allowed",
@@ -486,7 +484,6 @@ fn item05_durations_above_a_day_are_refused_where_they_come_from() {
             );
         }
     }
-    assert!(processes_mentioning(&scratch.marker()).is_empty());
     assert!(!pid_file(&scratch).exists());
     // A day is allowed.
     let out = run(probe(&scratch).args(["--print-settings", "--stop-timeout", "86400"]));
@@ -520,11 +517,12 @@ fn socket_activated(scratch: &Scratch, count: &str) -> Command {
     cmd
 }
 
-/// Makes `fd` descriptor 3 of the command's process.
+/// Makes `fd` descriptor 3 of the command's process. The command owns `fd` from now
+/// on: it stays open for every spawn and closes when the command is dropped.
 fn pass_as_fd3(cmd: &mut Command, fd: std::os::fd::OwnedFd) {
     use std::os::fd::AsRawFd;
-    let raw = fd.as_raw_fd();
     let dup = move || {
+        let raw = fd.as_raw_fd();
         let r = if raw == 3 {
             // Already 3: dup2 would do nothing and leave it close-on-exec.
             // SAFETY: fcntl(2) F_SETFD on a descriptor this child owns; async-signal-safe.
@@ -540,8 +538,6 @@ fn pass_as_fd3(cmd: &mut Command, fd: std::os::fd::OwnedFd) {
     };
     // SAFETY: the closure only calls dup2(2) or fcntl(2), which are async-signal-safe.
     unsafe { cmd.pre_exec(dup) };
-    // Open until the command has started: the closure runs in its child.
-    std::mem::forget(fd);
 }
 
 #[test]
@@ -1015,6 +1011,9 @@ fn debian_var_run_symlink_still_works_for_the_pid_file() {
     );
     let path = Path::new("/var/run").join(&name);
     let real = std::fs::canonicalize("/var/run").unwrap().join(&name);
+    // Outside the scratch directory: removed on the way out, even from a failed test.
+    let _cleanup = [real.clone(), real.with_added_extension("lock")]
+        .map(|path| tempfile::TempPath::try_from_path(path).unwrap());
     let probe = |action: &str| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_probe"));
         cmd.args([action, "--log-target", "none", "--pid-file"])
@@ -1028,7 +1027,6 @@ fn debian_var_run_symlink_still_works_for_the_pid_file() {
     expect_code(&status, 0);
     expect_code(&probe("--stop"), 0);
     assert!(!real.exists());
-    let _ = std::fs::remove_file(format!("{}.lock", real.display()));
 }
 
 #[test]

@@ -5,24 +5,13 @@ mod common;
 
 use std::io::BufRead;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use common::{pid_file, probe, start};
 use daemon_tests::{
-    DEADLINE, Killer, ProcInfo, Scratch, expect_code, is_alive, is_root, read_pid_file, run,
-    send_signal, text, wait_exit,
+    DEADLINE, Killer, ProcInfo, Scratch, Stranger, expect_code, is_alive, is_root, read_pid_file,
+    run, send_signal, text, wait_exit,
 };
-
-/// A long-lived process that is not the daemon: the "stranger" a stale PID file names.
-fn stranger() -> (Child, Killer) {
-    let child = Command::new("sleep")
-        .arg("600")
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let killer = Killer::new(child.id());
-    (child, killer)
-}
 
 #[test]
 fn stop_terminates_the_daemon_and_the_pid_file_is_gone() {
@@ -126,19 +115,19 @@ fn status_in_each_of_its_four_states() {
 
     // Unknown: the PID file cannot be read.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let mut cmd = probe(&scratch);
-    cmd.arg("--status");
-    if is_root() {
+    let mut cmd = if is_root() {
         // A copy nobody can run even where the checkout lies under a 0700 home.
         let exe = daemon_tests::reachable(std::path::Path::new(env!("CARGO_BIN_EXE_probe")));
-        cmd = Command::new(exe);
-        cmd.arg("--pid-file")
-            .arg(&path)
-            .args(["--log-target", "none", "--status"]);
+        let mut cmd = Command::new(exe);
         daemon_tests::as_nobody(&mut cmd);
+        cmd
     } else {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
-    }
+        Command::new(env!("CARGO_BIN_EXE_probe"))
+    };
+    cmd.arg("--pid-file")
+        .arg(&path)
+        .args(["--log-target", "none", "--status"]);
     let out = run(&mut cmd);
     expect_code(&out, 4);
     assert_eq!(
@@ -259,8 +248,8 @@ fn reload_of_a_stopped_daemon_fails_with_lsb_7() {
 fn stale_file_naming_a_live_stranger_is_never_signalled() {
     let scratch = Scratch::new("stranger");
     let path = pid_file(&scratch);
-    let (sleeper, _killer) = stranger();
-    std::fs::write(&path, format!("{}\n", sleeper.id())).unwrap();
+    let sleeper = Stranger::start();
+    std::fs::write(&path, format!("{}\n", sleeper.pid())).unwrap();
 
     let out = run(probe(&scratch).arg("--status"));
     expect_code(&out, 1);
@@ -268,7 +257,7 @@ fn stale_file_naming_a_live_stranger_is_never_signalled() {
 
     let out = run(probe(&scratch).arg("--reload"));
     expect_code(&out, 7);
-    assert!(is_alive(sleeper.id()), "reload signalled a stranger");
+    assert!(is_alive(sleeper.pid()), "reload signalled a stranger");
 
     let out = run(probe(&scratch).arg("--stop"));
     expect_code(&out, 0);
@@ -278,10 +267,10 @@ fn stale_file_naming_a_live_stranger_is_never_signalled() {
             "probe is not running; removed its stale PID file {} (it named pid {}, which was \
              not signalled)",
             path.display(),
-            sleeper.id()
+            sleeper.pid()
         )
     );
-    assert!(is_alive(sleeper.id()), "stop signalled a stranger");
+    assert!(is_alive(sleeper.pid()), "stop signalled a stranger");
     assert!(!path.exists());
 }
 
@@ -289,8 +278,8 @@ fn stale_file_naming_a_live_stranger_is_never_signalled() {
 fn locked_file_naming_a_process_that_does_not_hold_it_is_refused() {
     let scratch = Scratch::new("impostor");
     let path = pid_file(&scratch);
-    let (sleeper, _killer) = stranger();
-    std::fs::write(&path, format!("{}\n", sleeper.id())).unwrap();
+    let sleeper = Stranger::start();
+    std::fs::write(&path, format!("{}\n", sleeper.pid())).unwrap();
     // Someone (this test) holds the lock, but the pid in the file is another process.
     let mut lock = path.clone().into_os_string();
     lock.push(".lock");
@@ -304,7 +293,7 @@ fn locked_file_naming_a_process_that_does_not_hold_it_is_refused() {
         "cannot stop probe: PID file {} names pid {}, but that process does not hold its lock \
          (pid {} ",
         path.display(),
-        sleeper.id(),
+        sleeper.pid(),
         std::process::id()
     );
     assert!(stderr.starts_with(&expected), "{stderr}");
@@ -312,13 +301,13 @@ fn locked_file_naming_a_process_that_does_not_hold_it_is_refused() {
         stderr.trim_end().ends_with("does); refusing to signal it"),
         "{stderr}"
     );
-    assert!(is_alive(sleeper.id()));
+    assert!(is_alive(sleeper.pid()));
     let out = run(probe(&scratch).arg("--status"));
     expect_code(&out, 4);
-    assert!(is_alive(sleeper.id()));
+    assert!(is_alive(sleeper.pid()));
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
-        format!("{}\n", sleeper.id())
+        format!("{}\n", sleeper.pid())
     );
 }
 

@@ -7,28 +7,11 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use common::{pid_file, probe};
+use common::{fails, pid_file, probe};
 use daemon_tests::{
     DEADLINE, Killer, Scratch, expect_code, is_root, processes_mentioning, read_pid_file, run,
     text, wait_exit,
 };
-
-/// Runs a launcher that must fail with `code`; returns its stderr, after checking that
-/// nothing it started is still running and no PID file is left.
-fn fails(scratch: &Scratch, cmd: &mut Command, code: i32) -> String {
-    let out = run(cmd);
-    expect_code(&out, code);
-    let strays = processes_mentioning(&scratch.marker());
-    assert!(strays.is_empty(), "stray processes left: {strays:?}");
-    let path = pid_file(scratch);
-    assert!(
-        !path.exists() || std::fs::read_to_string(&path).unwrap().is_empty(),
-        "a PID file naming someone was left behind"
-    );
-    let stderr = text(&out.stderr);
-    assert_eq!(stderr.lines().count(), 1, "one line expected: {stderr:?}");
-    stderr.trim_end().to_owned()
-}
 
 #[test]
 fn unknown_user() {

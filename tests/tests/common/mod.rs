@@ -42,6 +42,21 @@ pub fn start(scratch: &Scratch, cmd: &mut Command) -> Started {
     }
 }
 
+/// Runs a launcher that must fail with `code`; returns its one line of stderr, after
+/// checking that nothing it started is still running and no PID file is left.
+pub fn fails(scratch: &Scratch, cmd: &mut Command, code: i32) -> String {
+    let out = run(cmd);
+    expect_code(&out, code);
+    let strays = daemon_tests::processes_mentioning(&scratch.marker());
+    assert!(strays.is_empty(), "stray processes left: {strays:?}");
+    let path = pid_file(scratch);
+    assert!(
+        !path.exists() || std::fs::read_to_string(&path).unwrap().is_empty(),
+        "a PID file naming someone was left behind"
+    );
+    one_line(&out)
+}
+
 /// The launcher's standard error, which must be exactly one line; without its newline.
 pub fn one_line(output: &Output) -> String {
     let stderr = daemon_tests::text(&output.stderr);
