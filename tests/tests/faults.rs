@@ -10,30 +10,13 @@ mod common;
 
 use std::fmt::Write as _;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{one_line, pid_file, probe};
 use daemon_tests::{
-    DEADLINE, Killer, Pidfd, Rng, Scratch, expect_code, is_alive, kill_all_mentioning, kill_hard,
-    processes_mentioning, race, read_pid_file, require_root, run, text, wait_output,
+    DEADLINE, Killer, Rng, Scratch, expect_code, is_alive, kill_all_mentioning, kill_hard,
+    left_running, processes_mentioning, race, read_pid_file, require_root, run, text, wait_output,
 };
-
-/// Waits until no live process mentions `marker` (exiting ones get until `deadline`);
-/// returns those still running then.
-fn left_running(marker: &str, deadline: Duration) -> Vec<u32> {
-    let until = Instant::now() + deadline;
-    loop {
-        let left = processes_mentioning(marker);
-        if left.is_empty() || Instant::now() >= until {
-            return left;
-        }
-        for pid in left {
-            if let Ok(process) = Pidfd::open(pid) {
-                process.wait_exit(until.saturating_duration_since(Instant::now()));
-            }
-        }
-    }
-}
 
 /// `--status` when nothing runs: "not running" (3) or "stale" (1), never "running" (0)
 /// nor "cannot tell" (4).
