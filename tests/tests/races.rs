@@ -216,12 +216,17 @@ fn item17_stop_succeeds_when_a_new_daemon_takes_the_file_as_the_old_one_exits() 
             .spawn()
             .unwrap();
         // Each launcher waits a few milliseconds for a held lock: the one running when
-        // the old daemon lets go takes the file while --stop still looks at it.
+        // the old daemon lets go takes the file while --stop still looks at it. Bounded:
+        // a --stop that never stops the old daemon must fail the test, not hang it.
+        let until = Instant::now() + DEADLINE;
         let started = loop {
             let out = run(probe(&scratch).arg("--daemon"));
             match out.status.code() {
                 Some(0) => break out,
-                Some(75) => {}
+                Some(75) => assert!(
+                    Instant::now() < until,
+                    "trial {trial}: still refused {DEADLINE:?} after --stop began: {out:?}"
+                ),
                 _ => panic!("trial {trial}: {out:?}"),
             }
         };
