@@ -444,7 +444,11 @@ fn fuzzed_config_files_give_one_line_errors_or_a_start_never_a_panic() {
                     .arg("--config")
                     .arg(&file));
                 assert_eq!(stop.status.code(), Some(0), "{context}\n--stop: {stop:?}");
-                kill_all_mentioning(&scratch.marker());
+                let left = left_running(&scratch.marker(), Duration::from_secs(5));
+                assert!(
+                    left.is_empty(),
+                    "{context}\nleft running after --stop: {left:?}"
+                );
                 starts += 1;
             }
             Some(101) | None => panic!("{context}\ncrashed: {out:?}"),
