@@ -107,15 +107,16 @@ fn watch(scratch: &Scratch) -> Inotify {
 fn signal_when_named(
     inotify: &Inotify,
     path: &Path,
-    launcher: &mut Child,
+    launcher: &Child,
     signal: Signal,
 ) -> Option<u32> {
     let deadline = Instant::now() + DEADLINE;
     let exit = Pidfd::open(launcher.id()).expect("a pidfd on the launcher");
     loop {
         // Looked at before the file: a launcher that exits right after the look has
-        // left the file naming its daemon.
-        let exited = launcher.try_wait().unwrap().is_some();
+        // left the file naming its daemon. Through the pidfd, not `try_wait`, which
+        // would reap the launcher and free its pid before `wait_output` looks at it.
+        let exited = exit.exited();
         if let Some(pid) = read_pid_file(path) {
             // Pinned before the signal: the pid cannot be someone else's by then.
             let daemon = Pidfd::open(pid).ok()?;
@@ -156,8 +157,8 @@ fn item16_sighup_as_soon_as_the_pid_file_names_the_daemon_never_kills_it() {
     let path = pid_file(&scratch);
     let inotify = watch(&scratch);
     for round in 0..200 {
-        let mut launcher = launch_detached(&scratch);
-        let pid = signal_when_named(&inotify, &path, &mut launcher, Signal::SIGHUP)
+        let launcher = launch_detached(&scratch);
+        let pid = signal_when_named(&inotify, &path, &launcher, Signal::SIGHUP)
             .unwrap_or_else(|| panic!("round {round}: the launcher exited first"));
         let daemon = Killer::new(pid);
         let out = wait_output(launcher, DEADLINE);
@@ -180,8 +181,8 @@ fn item16_sigterm_as_soon_as_the_pid_file_names_the_daemon_leaves_no_stale_file(
     let path = pid_file(&scratch);
     let inotify = watch(&scratch);
     for round in 0..200 {
-        let mut launcher = launch_detached(&scratch);
-        let pid = signal_when_named(&inotify, &path, &mut launcher, Signal::SIGTERM)
+        let launcher = launch_detached(&scratch);
+        let pid = signal_when_named(&inotify, &path, &launcher, Signal::SIGTERM)
             .unwrap_or_else(|| panic!("round {round}: the launcher exited first"));
         let _daemon = Killer::new(pid);
         let out = wait_output(launcher, DEADLINE);
