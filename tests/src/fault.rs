@@ -120,17 +120,21 @@ pub struct Rng {
 }
 
 impl Rng {
-    /// Seeded from `DAEMON_TESTS_SEED` if set, else from the clock and the pid.
+    /// Seeded from `DAEMON_TESTS_SEED` if set (a seed that does not parse is an error:
+    /// a replay must not quietly become a new random run), else from the clock and the
+    /// pid.
     pub fn from_env() -> Rng {
-        let seed = std::env::var("DAEMON_TESTS_SEED")
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or_else(|| {
+        let seed = match std::env::var("DAEMON_TESTS_SEED") {
+            Ok(seed) => seed.trim().parse().unwrap_or_else(|e| {
+                panic!("DAEMON_TESTS_SEED={seed:?} is not a seed (a u64): {e}")
+            }),
+            Err(_) => {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_nanos() as u64);
                 now ^ u64::from(std::process::id()).rotate_left(32)
-            });
+            }
+        };
         Rng::new(seed)
     }
 
