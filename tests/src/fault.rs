@@ -1,9 +1,35 @@
 //! Tools of the fault-injection tests: a gate that releases many launchers at the same
-//! instant, and a seeded random source whose seed a failing test can name.
+//! instant, a seeded random source whose seed a failing test can name, and a bounded
+//! wait for what a killed start left behind.
 
 use std::os::fd::OwnedFd;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::{Pidfd, processes_mentioning};
+
+/// Waits until no live process mentions `marker` (exiting ones get until `deadline`);
+/// returns those still running then.
+///
+/// A launcher that gives up SIGKILLs what it started, but need not wait for it to die
+/// (a process group killed before the daemon's pid was known): right after the
+/// launcher's exit, a process with SIGKILL pending can still show as running in
+/// `/proc`, on a loaded machine for a while. A daemon really left behind is still
+/// there at the deadline.
+pub fn left_running(marker: &str, deadline: Duration) -> Vec<u32> {
+    let until = Instant::now() + deadline;
+    loop {
+        let left = processes_mentioning(marker);
+        if left.is_empty() || Instant::now() >= until {
+            return left;
+        }
+        for pid in left {
+            if let Ok(process) = Pidfd::open(pid) {
+                process.wait_exit(until.saturating_duration_since(Instant::now()));
+            }
+        }
+    }
+}
 
 /// Holds back commands until [`open`](Gate::open), so that they all start at once, as
 /// far as the scheduler allows, instead of one spawn (a millisecond) apart.
@@ -94,17 +120,21 @@ pub struct Rng {
 }
 
 impl Rng {
-    /// Seeded from `DAEMON_TESTS_SEED` if set, else from the clock and the pid.
+    /// Seeded from `DAEMON_TESTS_SEED` if set (a seed that does not parse is an error:
+    /// a replay must not quietly become a new random run), else from the clock and the
+    /// pid.
     pub fn from_env() -> Rng {
-        let seed = std::env::var("DAEMON_TESTS_SEED")
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or_else(|| {
+        let seed = match std::env::var("DAEMON_TESTS_SEED") {
+            Ok(seed) => seed.trim().parse().unwrap_or_else(|e| {
+                panic!("DAEMON_TESTS_SEED={seed:?} is not a seed (a u64): {e}")
+            }),
+            Err(_) => {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_nanos() as u64);
                 now ^ u64::from(std::process::id()).rotate_left(32)
-            });
+            }
+        };
         Rng::new(seed)
     }
 

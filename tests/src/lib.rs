@@ -23,7 +23,7 @@ mod fault;
 mod fifo;
 pub mod managers;
 pub mod pidfd;
-pub use fault::{Gate, Rng, race};
+pub use fault::{Gate, Rng, left_running, race};
 pub use fifo::Fifo;
 pub use pidfd::Pidfd;
 

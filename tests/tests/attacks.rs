@@ -14,7 +14,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Secret, fails, nobodys_dir, one_line, pid_file, plant_symlink, probe, start};
+use common::{
+    Secret, fails, in_pid_namespace, nobodys_dir, one_line, pid_file, plant_symlink, probe, start,
+    stranger,
+};
 use daemon_tests::{
     DEADLINE, Fifo, Killer, ProcInfo, Scratch, Stranger, as_nobody, cpu_ticks, expect_code,
     is_alive, is_locked, nobody, reachable, read_pid_file, require_root, run, run_within,
@@ -619,25 +622,6 @@ fn item06_a_passed_socket_is_made_close_on_exec_and_the_variables_go() {
 }
 
 // Item 7: the start-timeout kill sent to the last pid reported.
-
-/// `unshare --pid --fork --mount-proc --kill-child pidns ARGS`: the `pidns` helper as
-/// PID 1 of a new PID namespace, where a dead daemon's pid is given to a stranger.
-fn in_pid_namespace(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    run(Command::new("unshare")
-        .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
-        .arg(env!("CARGO_BIN_EXE_pidns"))
-        .args(args))
-}
-
-/// The pid `pidns` put the stranger at, from its report.
-fn stranger(report: &str) -> u32 {
-    report
-        .lines()
-        .find_map(|l| l.strip_prefix("stranger pid="))
-        .unwrap_or_else(|| panic!("no stranger in {report}"))
-        .parse()
-        .unwrap()
-}
 
 #[test]
 fn item07_the_start_timeout_kill_never_hits_a_process_that_took_the_daemons_pid() {

@@ -8,32 +8,16 @@
 
 mod common;
 
+use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
-use common::{one_line, pid_file, probe};
+use common::{in_pid_namespace, one_line, pid_file, probe, stranger};
 use daemon_tests::{
-    DEADLINE, Killer, Pidfd, Rng, Scratch, expect_code, is_alive, kill_all_mentioning, kill_hard,
-    processes_mentioning, race, read_pid_file, require_root, run, text, wait_output,
+    DEADLINE, Killer, Rng, Scratch, expect_code, is_alive, kill_all_mentioning, kill_hard,
+    left_running, processes_mentioning, race, read_pid_file, require_root, run, text, wait_output,
 };
-
-/// Waits until no live process mentions `marker` (exiting ones get until `deadline`);
-/// returns those still running then.
-fn left_running(marker: &str, deadline: Duration) -> Vec<u32> {
-    let until = Instant::now() + deadline;
-    loop {
-        let left = processes_mentioning(marker);
-        if left.is_empty() || Instant::now() >= until {
-            return left;
-        }
-        for pid in left {
-            if let Ok(process) = Pidfd::open(pid) {
-                process.wait_exit(until.saturating_duration_since(Instant::now()));
-            }
-        }
-    }
-}
 
 /// `--status` when nothing runs: "not running" (3) or "stale" (1), never "running" (0)
 /// nor "cannot tell" (4).
@@ -188,34 +172,26 @@ fn a_pid_reused_by_a_stranger_is_never_signalled() {
     }
     let scratch = Scratch::new("fault-reuse");
     let path = pid_file(&scratch);
-    let probe = format!(
-        "{} --log-target none --pid-file {}",
-        env!("CARGO_BIN_EXE_probe"),
-        path.display()
-    );
+    // `pidns` splits a --then command on spaces; the command itself goes as it is.
+    let exe = env!("CARGO_BIN_EXE_probe");
+    let probe = format!("{exe} --log-target none --pid-file {}", path.display());
     // In a PID namespace of its own: the daemon is SIGKILLed, a stranger gets its pid,
     // then every action runs against the stale file naming the stranger.
-    let out = run(Command::new("unshare")
-        .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
-        .arg(env!("CARGO_BIN_EXE_pidns"))
-        .arg("--kill-pid-in")
-        .arg(&path)
-        .args(["--then", &format!("{probe} --status")])
-        .args(["--then", &format!("{probe} --reload")])
-        .args(["--then", &format!("{probe} --stop")])
-        .args(["--then", &format!("{probe} --daemon")])
-        .args(["--then", &format!("{probe} --status")])
-        .arg("--")
-        .args(probe.split(' '))
-        .arg("--daemon"));
+    let mut args = vec!["--kill-pid-in".into(), path.clone().into_os_string()];
+    for action in ["--status", "--reload", "--stop", "--daemon", "--status"] {
+        args.extend(["--then".into(), format!("{probe} {action}").into()]);
+    }
+    args.extend(["--", exe, "--log-target", "none", "--daemon", "--pid-file"].map(OsString::from));
+    args.push(path.clone().into_os_string());
+    let out = in_pid_namespace(
+        &args
+            .iter()
+            .map(OsString::as_os_str)
+            .collect::<Vec<&OsStr>>(),
+    );
     expect_code(&out, 0);
     let report = text(&out.stdout);
-    let stranger: u32 = report
-        .lines()
-        .find_map(|l| l.strip_prefix("stranger pid="))
-        .unwrap_or_else(|| panic!("no stranger:\n{report}"))
-        .parse()
-        .unwrap();
+    let stranger = stranger(&report);
     let expected = [
         "command exit=0".to_owned(),
         format!("stranger pid={stranger}"),
@@ -237,11 +213,16 @@ fn a_pid_reused_by_a_stranger_is_never_signalled() {
         "then 4 exit=0".to_owned(),
     ];
     let lines: Vec<&str> = report.lines().collect();
+    assert!(lines.len() > expected.len(), "{report}");
     assert_eq!(lines[..expected.len()], expected, "{report}");
-    assert!(lines[expected.len()].starts_with("then 4 stdout: probe is running (pid "));
+    assert!(
+        lines[expected.len()].starts_with("then 4 stdout: probe is running (pid "),
+        "{report}"
+    );
     assert_eq!(
         lines.last(),
-        Some(&format!("stranger {stranger} alive").as_str())
+        Some(&format!("stranger {stranger} alive").as_str()),
+        "{report}"
     );
 }
 
@@ -463,7 +444,11 @@ fn fuzzed_config_files_give_one_line_errors_or_a_start_never_a_panic() {
                     .arg("--config")
                     .arg(&file));
                 assert_eq!(stop.status.code(), Some(0), "{context}\n--stop: {stop:?}");
-                kill_all_mentioning(&scratch.marker());
+                let left = left_running(&scratch.marker(), Duration::from_secs(5));
+                assert!(
+                    left.is_empty(),
+                    "{context}\nleft running after --stop: {left:?}"
+                );
                 starts += 1;
             }
             Some(101) | None => panic!("{context}\ncrashed: {out:?}"),

@@ -139,3 +139,24 @@ pub fn as_attacker(program: &str, args: &[&std::ffi::OsStr]) {
 pub fn plant_symlink(target: &std::path::Path, link: &std::path::Path) {
     as_attacker("ln", &["-s".as_ref(), target.as_os_str(), link.as_os_str()]);
 }
+
+/// `unshare --pid --fork --mount-proc --kill-child pidns ARGS`: the `pidns` helper as
+/// PID 1 of a new PID namespace, where a dead daemon's pid is given to a stranger.
+/// Everything in the namespace dies with it, also when `run` kills a hung `unshare`
+/// (`--kill-child`).
+pub fn in_pid_namespace(args: &[&std::ffi::OsStr]) -> Output {
+    run(Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+        .arg(env!("CARGO_BIN_EXE_pidns"))
+        .args(args))
+}
+
+/// The pid `pidns` put the stranger at, from its report.
+pub fn stranger(report: &str) -> u32 {
+    report
+        .lines()
+        .find_map(|l| l.strip_prefix("stranger pid="))
+        .unwrap_or_else(|| panic!("no stranger in {report}"))
+        .parse()
+        .unwrap()
+}
